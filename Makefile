@@ -1,0 +1,41 @@
+# `make run` serves quartapp on http://127.0.0.1:8000; `make test` runs the suite.
+# Both create .venv on first use. Quart's newest releases need Python 3.13, so the newest
+# Python >= 3.11 found is used (pyenv's 3.13 included, whose `python3.13` shim may not be on PATH).
+
+VENV := .venv
+BIN := $(VENV)/bin
+BIND ?=
+PYTEST_ARGS ?=
+
+ifndef PYTHON
+PYTHON := $(shell for p in python3.14 python3.13 $$(pyenv root 2>/dev/null)/versions/3.1[3-9]*/bin/python3 \
+	python3.12 python3.11 python3; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo "$$p"; break; }; done)
+endif
+
+.PHONY: run test migrate clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "quartapp needs Python 3.11 or newer"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.run-installed
+
+migrate: $(VENV)/.run-installed
+	$(BIN)/alembic upgrade head
+
+run: migrate
+	exec $(BIN)/hypercorn --config hypercorn.toml $(if $(BIND),--bind $(BIND)) "quartapp:create_app()"
+
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,75 @@
+import asyncio
+from typing import Any
+
+from quart import Quart, render_template, Request, Response
+from quart.wrappers import ClientDisconnectedError
+from quart_auth import Unauthorized
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException
+
+from . import auth, cli, db, pages, passwords
+from .config import configure
+from .cookies import Auth, SessionInterface
+
+
+class QuartApp(Quart):
+    session_interface = SessionInterface()
+
+    async def handle_request(self, request: Request) -> Any:
+        # Quart cancels a request's task when its client disconnects. A cancel landing inside
+        # an aiosqlite query leaves the SQLite file locked until the garbage collector runs,
+        # and one landing between two writes leaves half a unit of work. So a request, once
+        # started, runs to its end (and shutdown waits for it); only its response is dropped.
+        task = asyncio.ensure_future(super().handle_request(request))
+        self.background_tasks.add(task)
+        task.add_done_callback(self.background_tasks.discard)
+        return await asyncio.shield(task)
+
+
+def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Quart:
+    """Create the app: configuration, database, bcrypt pool, authentication, views, CLI."""
+    app = QuartApp(__name__, instance_path=instance_path)
+    configure(app, test_config)
+
+    db.init_app(app)
+    passwords.init_app(app)
+    Auth(app, user_class=auth.CurrentUser)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages.bp)
+    cli.init_app(app)
+
+    app.register_error_handler(Unauthorized, auth.redirect_to_signin)
+    app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(OperationalError, _unavailable)
+    app.register_error_handler(PoolTimeoutError, _unavailable)
+    app.register_error_handler(ClientDisconnectedError, _client_gone)
+    app.after_request(_security_headers)
+    return app
+
+
+async def _error_page(error: HTTPException) -> tuple[str, int]:
+    return await render_template("error.html", error=error), error.code or 500
+
+
+async def _unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """A database that is down or locked is a temporary 503, not a server error."""
+    page = await render_template("error.html", error=None)
+    return page, 503, {"Retry-After": "5"}
+
+
+async def _client_gone(error: ClientDisconnectedError) -> tuple[str, int]:
+    return "", 400  # nobody is left to read it
+
+
+async def _security_headers(response: Response) -> Response:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if response.mimetype == "text/html":
+        # No inline script or style and no framing: injected markup can neither run nor
+        # be dressed up, and no other site can overlay these forms (clickjacking).
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        )
+        # Every page shows who is signed in or carries a CSRF token: never reuse a copy.
+        response.headers["Cache-Control"] = "no-store"
+    return response

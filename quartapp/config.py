@@ -1,0 +1,77 @@
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from quart import Quart
+
+DAY = 24 * 60 * 60
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": None,  # None: generated once and kept in the instance folder
+    "DATABASE_URL": None,  # None: SQLite file in the instance folder
+    "BCRYPT_ROUNDS": 12,
+    "HASH_WORKERS": None,  # None: one bcrypt thread per core
+    "COOKIE_SECURE": "auto",  # True, False, or "auto": Secure exactly when served over https
+    "PASSWORD_MIN_LENGTH": 8,
+    "SESSION_LIFETIME": DAY // 2,  # absolute lifetime of a session without "remember me"
+    "REMEMBER_LIFETIME": 30 * DAY,  # absolute lifetime with "remember me"
+    "CSRF_TIME_LIMIT": DAY // 2,  # a form older than this must be reloaded
+    "HEALTH_TIMEOUT": 2.0,  # seconds /healthz waits for the database
+    # A sign-in form is a few hundred bytes; refuse anything larger before reading it.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "SESSION_COOKIE_NAME": "quartapp_session",
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "QUART_AUTH_COOKIE_NAME": "quartapp_auth",
+    "QUART_AUTH_COOKIE_SAMESITE": "Lax",
+}
+
+
+def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
+    """Load configuration: DEFAULTS, then QUARTAPP_* environment variables, then test_config.
+
+    Values from the environment are parsed as JSON where they can be, so
+    QUARTAPP_BCRYPT_ROUNDS=10 is the number 10 and QUARTAPP_COOKIE_SECURE=false is False.
+    """
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("QUARTAPP")
+    if test_config is not None:
+        app.config.update(test_config)
+
+    rounds = app.config["BCRYPT_ROUNDS"]
+    if not isinstance(rounds, int) or not 4 <= rounds <= 31:
+        raise ValueError(f"BCRYPT_ROUNDS must be a whole number from 4 to 31, not {rounds!r}")
+    if app.config["COOKIE_SECURE"] not in (True, False, "auto"):
+        raise ValueError("COOKIE_SECURE must be true, false or auto")
+
+    instance = Path(app.instance_path)
+    if not app.config["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite+aiosqlite:///{instance / 'quartapp.sqlite3'}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
+    # Quart-Auth's own expiry check: no signed cookie outlives the longest session.
+    app.config["QUART_AUTH_DURATION"] = app.config["REMEMBER_LIFETIME"]
+
+
+def _instance_secret(path: Path) -> str:
+    """Return the secret kept at path, creating it once if it does not exist yet."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = path.with_name(f".{path.name}.{os.getpid()}")
+    # Only the owner may read the key that signs every cookie.
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(64))
+    try:
+        # link() fails if the file exists, so workers starting together agree on one key.
+        os.link(candidate, path)
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    return path.read_text().strip()

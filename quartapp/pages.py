@@ -1,0 +1,26 @@
+import asyncio
+
+from quart import Blueprint, current_app, render_template
+from quart_auth import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import db
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+@login_required
+async def index() -> str:
+    return await render_template("index.html", user=await current_user.user)
+
+
+@bp.get("/healthz")
+async def healthz() -> tuple[dict[str, str], int]:
+    """Answer 200 when the database answers within HEALTH_TIMEOUT seconds, else 503."""
+    try:
+        async with asyncio.timeout(current_app.config["HEALTH_TIMEOUT"]):
+            await db.ping()
+    except (SQLAlchemyError, OSError, TimeoutError):
+        return {"status": "unavailable"}, 503
+    return {"status": "ok"}, 200

@@ -1,0 +1,80 @@
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import bcrypt
+from quart import current_app, Quart
+
+# bcrypt reads at most 72 bytes and bcrypt 5 raises beyond that; longer passwords are refused
+# at sign-up rather than silently truncated, so no two passwords can share one hash.
+MAX_PASSWORD_BYTES = 72
+
+T = TypeVar("T")
+
+
+class Hasher:
+    """bcrypt behind a bounded thread pool, so hashing never blocks the event loop."""
+
+    def __init__(self, pool: ThreadPoolExecutor, rounds: int) -> None:
+        self.pool = pool
+        self.rounds = rounds
+        self.dummy_hash = b""
+
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, func, *args)
+
+
+def init_app(app: Quart) -> None:
+    """Own the bcrypt thread pool for the app's serving lifetime."""
+
+    @app.before_serving
+    async def start_hasher() -> None:
+        # bcrypt releases the GIL, so one thread per core hashes in parallel; more threads
+        # would only queue inside the OS instead of in the pool.
+        workers = app.config["HASH_WORKERS"] or os.cpu_count() or 1
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bcrypt")
+        hasher = Hasher(pool, app.config["BCRYPT_ROUNDS"])
+        # Unknown usernames are checked against this hash, made at the configured cost, so
+        # they take as long as a wrong password and do not reveal which names exist.
+        hasher.dummy_hash = await hasher.run(_hash, b"not a password", hasher.rounds)
+        app.extensions["hasher"] = hasher
+
+    @app.after_serving
+    async def stop_hasher() -> None:
+        app.extensions.pop("hasher").pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _hash(password: bytes, rounds: int) -> bytes:
+    return bcrypt.hashpw(password, bcrypt.gensalt(rounds))
+
+
+def _check(password: bytes, password_hash: bytes) -> bool:
+    try:
+        return bcrypt.checkpw(password, password_hash)
+    except ValueError:  # a malformed stored hash signs nobody in
+        return False
+
+
+def password_too_long(password: str) -> bool:
+    return len(password.encode()) > MAX_PASSWORD_BYTES
+
+
+async def hash_password(password: str) -> str:
+    """Return the bcrypt hash of password at the configured cost."""
+    hasher: Hasher = current_app.extensions["hasher"]
+    return (await hasher.run(_hash, password.encode(), hasher.rounds)).decode()
+
+
+async def verify_password(password: str, password_hash: str | None) -> bool:
+    """Return whether password matches password_hash, at the same cost whatever the answer.
+
+    A missing hash (no such user) or an over-long password is checked against the dummy
+    hash, so every failure spends one full bcrypt check.
+    """
+    hasher: Hasher = current_app.extensions["hasher"]
+    if password_hash is None or password_too_long(password):
+        await hasher.run(_check, b"not the password", hasher.dummy_hash)
+        return False
+    return await hasher.run(_check, password.encode(), password_hash.encode())

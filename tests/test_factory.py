@@ -1,0 +1,73 @@
+import pytest
+
+from quartapp import create_app
+
+from .conftest import auth_cookie, AuthActions, create_schema, make_app
+
+
+def test_config_precedence_defaults_then_environment_then_test_config(tmp_path, monkeypatch):
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["BCRYPT_ROUNDS"] == 12
+    assert app.config["DATABASE_URL"] == f"sqlite+aiosqlite:///{tmp_path / 'quartapp.sqlite3'}"
+
+    monkeypatch.setenv("QUARTAPP_BCRYPT_ROUNDS", "10")
+    monkeypatch.setenv("QUARTAPP_DATABASE_URL", "sqlite+aiosqlite:///elsewhere.sqlite3")
+    monkeypatch.setenv("QUARTAPP_SECRET_KEY", "from the environment")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["BCRYPT_ROUNDS"] == 10
+    assert app.config["DATABASE_URL"] == "sqlite+aiosqlite:///elsewhere.sqlite3"
+    assert app.secret_key == "from the environment"
+
+    app = create_app({"BCRYPT_ROUNDS": 4}, instance_path=str(tmp_path))
+    assert app.config["BCRYPT_ROUNDS"] == 4
+    assert app.secret_key == "from the environment"
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    first = create_app(instance_path=str(tmp_path / "instance")).secret_key
+    second = create_app(instance_path=str(tmp_path / "instance")).secret_key
+    assert first == second
+    assert len(first) >= 64
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert create_app(instance_path=str(tmp_path / "other")).secret_key != first
+
+
+@pytest.mark.parametrize(("name", "value"), [("BCRYPT_ROUNDS", 3), ("BCRYPT_ROUNDS", "12"), ("COOKIE_SECURE", "yes")])
+def test_bad_settings_fail_at_start_up(tmp_path, name, value):
+    with pytest.raises(ValueError, match=name):
+        make_app(tmp_path, **{name: value})
+
+
+async def test_cookies_over_https_are_secure_and_host_prefixed(tmp_path):
+    app = make_app(tmp_path)
+    async with app.test_app():
+        await create_schema(app)
+        client = app.test_client()
+        page = await client.get("/signup", scheme="https")
+        assert page.headers["Set-Cookie"].startswith("__Host-quartapp_session=")
+        assert "Secure" in page.headers["Set-Cookie"]
+        actions = AuthActions(client)
+        token = await actions.token("/signup")  # over http: a different, unprefixed cookie
+        assert token
+        from .conftest import csrf_token
+
+        token = csrf_token(await page.get_data(as_text=True))
+        form = {"username": "alice", "password": "correct horse", "confirm": "correct horse", "csrf_token": token}
+        response = await client.post("/signup", form=form, scheme="https")
+        assert response.status_code == 303
+        cookie = auth_cookie(response)
+        assert cookie.startswith("__Host-quartapp_auth=")
+        assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
+        assert (await client.get("/", scheme="https")).status_code == 200
+        # The same cookie is not accepted over plain http, where it would not have been sent.
+        assert (await client.get("/")).status_code == 302
+
+
+async def test_cookie_secure_false_serves_plain_http_behind_any_scheme(tmp_path):
+    app = make_app(tmp_path, COOKIE_SECURE=False)
+    async with app.test_app():
+        await create_schema(app)
+        client = app.test_client()
+        page = await client.get("/signup", scheme="https")
+        assert page.headers["Set-Cookie"].startswith("quartapp_session=")
+        assert "Secure" not in page.headers["Set-Cookie"]

@@ -1,0 +1,74 @@
+import os
+
+from .conftest import auth_cookie
+
+
+async def test_home_sends_anonymous_visitors_to_sign_in_and_back(client, auth):
+    response = await client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/signin?next=/"
+    response = await client.get("/?tab=2")
+    assert response.headers["Location"] == "/signin?next=/?tab%3D2"
+
+    await auth.signup()
+    await auth.signout()
+    response = await auth.signin(path="/signin?next=/")
+    assert response.headers["Location"] == "/"
+
+
+async def test_home_names_the_user_with_a_signout_button(client, auth):
+    await auth.signup("Zoë")
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert "Signed in as <strong>Zoë</strong>" in page
+    assert '<form class="signout" method="post" action="/signout">' in page
+    assert '<button type="submit">Sign out</button>' in page
+
+
+async def test_signin_page_has_the_form_fields(client):
+    response = await client.get("/signin")
+    assert response.status_code == 200
+    page = await response.get_data(as_text=True)
+    for field in ('name="username"', 'name="password"', 'name="remember" type="checkbox"', 'name="csrf_token"'):
+        assert field in page
+    for label in ('<label for="username">Username</label>', '<label for="password">Password</label>'):
+        assert label in page
+    assert "http://" not in page and "https://" not in page  # nothing loaded from elsewhere
+
+
+async def test_html_pages_are_hardened_and_never_cached(client, auth):
+    await auth.signup()
+    for path in ("/", "/signin", "/signup", "/no-such-page"):
+        response = await client.get(path)
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+async def test_unknown_pages_and_methods_get_an_error_page(client):
+    response = await client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "404 Not Found" in await response.get_data(as_text=True)
+    assert (await client.put("/signin")).status_code == 405
+
+
+async def test_healthz_answers_ok_when_the_database_does(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert await response.get_json() == {"status": "ok"}
+
+
+async def test_healthz_and_signin_answer_503_when_the_database_is_unreadable(app, client, auth, tmp_path):
+    token = await auth.token()
+    os.remove(tmp_path / "test.sqlite3")
+    await app.extensions["db_engine"].dispose()  # pooled connections still see the old file
+    response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert await response.get_json() == {"status": "unavailable"}
+
+    response = await client.post("/signin", form={"username": "a", "password": "b", "csrf_token": token})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "Temporarily unavailable" in await response.get_data(as_text=True)
+    assert auth_cookie(response) is None
