@@ -1,0 +1,204 @@
+"""A real Chromium, driven by Playwright, against the app served by hypercorn as `make run` serves it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:  # playwright may be missing; then these tests are skipped, not broken
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+BIN = Path(sys.executable).parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Without the networking switches Chromium keeps calling home, which floods a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = 15.0
+# CI sets this so that a missing browser fails the run instead of quietly skipping it.
+REQUIRED = os.environ.get("QUARTAPP_REQUIRE_BROWSER", "") not in ("", "0")
+
+
+def find_chromium() -> str | None:
+    """Return the Chromium named by $CHROMIUM, else the first one on PATH."""
+    if configured := os.environ.get("CHROMIUM"):
+        return shutil.which(configured)
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+
+
+def playwright_installed() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def unavailable() -> str | None:
+    """Return why the browser tests cannot run here, or None when they can."""
+    if not playwright_installed():
+        return "the playwright package is not installed; install it with `pip install -e '.[test]'`"
+    if find_chromium() is None:
+        if configured := os.environ.get("CHROMIUM"):
+            return f"CHROMIUM={configured} is not an executable; point it at a Chromium or unset it"
+        return "no Chromium found; install it with `apt-get install chromium` or set CHROMIUM=/path/to/chromium"
+    return None
+
+
+UNAVAILABLE = None if REQUIRED else unavailable()
+if UNAVAILABLE and not playwright_installed():
+    collect_ignore_glob = ["test_*.py"]  # they import playwright; there is nothing to collect
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if UNAVAILABLE:
+        for item in items:
+            if item.path.is_relative_to(HERE):
+                item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {UNAVAILABLE}"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if UNAVAILABLE:
+        terminalreporter.write_line(f"browser tests skipped: {UNAVAILABLE}", yellow=True, bold=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(database: Path) -> dict[str, str]:
+    """The environment of a fresh deployment: only the variables set here configure the app."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QUARTAPP_")}
+    return env | {
+        "QUARTAPP_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "QUARTAPP_SECRET_KEY": secrets.token_urlsafe(32),
+        "QUARTAPP_BCRYPT_ROUNDS": "4",
+    }
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Poll /healthz until it answers 200; fail with the server's log if it never does."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"hypercorn exited with status {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{url}/healthz did not answer within {STARTUP_TIMEOUT:.0f} s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group, then SIGKILL it if it does not exit in time."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(SHUTDOWN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
+
+
+@pytest.fixture(scope="package")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate a fresh SQLite file, serve it with hypercorn on a free loopback port, yield its URL."""
+    folder = tmp_path_factory.mktemp("server")
+    env = server_env(folder / "quartapp.sqlite3")
+    migrate = subprocess.run(
+        [BIN / "alembic", "upgrade", "head"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if migrate.returncode != 0:
+        pytest.fail(f"alembic upgrade head failed:\n{migrate.stdout}{migrate.stderr}")
+
+    url = f"http://127.0.0.1:{free_port()}"
+    log = folder / "hypercorn.log"
+    bind = url.removeprefix("http://")
+    command = [BIN / "hypercorn", "--config", "hypercorn.toml", "--bind", bind, "quartapp:create_app()"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so its workers stop with it
+        )
+    try:
+        wait_until_healthy(process, url, log)
+        yield url
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for all stories; each story gets its own context."""
+    from playwright.sync_api import sync_playwright
+
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail(f"browser tests required but cannot run: {unavailable()}")
+    with sync_playwright() as playwright:
+        # Playwright turns the back/forward cache off; people's browsers have it on, and it is what
+        # could show the signed-in page again after signing out.
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, ignore_default_args=["--disable-back-forward-cache"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, server: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Open browser contexts (fresh browser profiles) on the server, closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_context(**options: object) -> BrowserContext:
+        context = browser.new_context(base_url=server, **options)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context: Callable[..., BrowserContext]) -> Page:
+    return new_context().new_page()
+
+
+@pytest.fixture(scope="package")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
