@@ -7,7 +7,7 @@ from quart_auth import Unauthorized
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from . import auth, cli, db, pages, passwords
+from . import account, auth, cli, db, housekeeping, pages, passwords, security
 from .config import configure
 from .cookies import Auth, SessionInterface
 
@@ -36,6 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     Auth(app, user_class=auth.CurrentUser)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(account.bp)
+    housekeeping.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
 
     app.register_error_handler(Unauthorized, auth.redirect_to_signin)
@@ -43,7 +46,6 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     app.register_error_handler(OperationalError, _unavailable)
     app.register_error_handler(PoolTimeoutError, _unavailable)
     app.register_error_handler(ClientDisconnectedError, _client_gone)
-    app.after_request(_security_headers)
     return app
 
 
@@ -59,17 +61,3 @@ async def _unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
 
 async def _client_gone(error: ClientDisconnectedError) -> tuple[str, int]:
     return "", 400  # nobody is left to read it
-
-
-async def _security_headers(response: Response) -> Response:
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    if response.mimetype == "text/html":
-        # No inline script or style and no framing: injected markup can neither run nor
-        # be dressed up, and no other site can overlay these forms (clickjacking).
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-        )
-        # Every page shows who is signed in or carries a CSRF token: never reuse a copy.
-        response.headers["Cache-Control"] = "no-store"
-    return response

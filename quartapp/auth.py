@@ -1,18 +1,23 @@
 import string
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from quart import Blueprint, current_app, redirect, render_template, request, session, url_for
 from quart_auth import Action, AuthUser, current_user, login_user, logout_user
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from . import sessions
 from .db import get_session
 from .forms import CSRFError, SignInForm, SignOutForm, SignUpForm
-from .models import add_user, AuthSession, end_auth_session, get_auth_session, get_user_by_username, start_auth_session, User
-from .passwords import hash_password, verify_password
+from .models import add_user, AuthSession, get_user_by_username, User, username_key
+from .passwords import hash_password, needs_rehash, verify_password
+from .security import audit, client_address
+from .throttle import Limits, wait_message
 
 bp = Blueprint("auth", __name__)
+
+INVALID_CREDENTIALS = "Invalid username or password."
 
 
 class CurrentUser(AuthUser):
@@ -26,7 +31,9 @@ class CurrentUser(AuthUser):
     async def _resolve(self) -> AuthSession | None:
         if not self._resolved:
             self._resolved = True
-            self._auth_session = await get_auth_session(get_session(), self.auth_id)
+            self._auth_session = await sessions.resolve(
+                get_session(), self.auth_id, address=client_address(), user_agent=request.user_agent.string
+            )
             if self._auth_session is None and self.action is Action.PASS:
                 self.action = Action.DELETE  # signed out, expired or revoked: drop the dead cookie
         return self._auth_session
@@ -34,6 +41,10 @@ class CurrentUser(AuthUser):
     @property
     async def is_authenticated(self) -> bool:
         return await self._resolve() is not None
+
+    @property
+    async def auth_session(self) -> AuthSession | None:
+        return await self._resolve()
 
     @property
     async def user(self) -> User | None:
@@ -61,21 +72,59 @@ async def redirect_to_signin(error: Exception) -> Response:
     return redirect(url_for("auth.signin", next=target))
 
 
-async def _sign_in(user: User, *, remember: bool) -> None:
+async def authenticate(username: str, password: str) -> tuple[User | None, int]:
+    """Check a username and password under throttling: (the user or None, seconds to wait).
+
+    A throttled attempt costs no bcrypt work. Otherwise every attempt costs one bcrypt check,
+    against a dummy hash for unknown names, so timing tells no one which names exist.
+    """
+    db = get_session()
+    limits = Limits(username, client_address())
+    if wait := await limits.wait(db):
+        audit("signin.throttled", username_key=username_key(username), retry_after=wait)
+        return None, wait
+    user = await get_user_by_username(db, username)
+    verified = await verify_password(password, user.password_hash if user else None)
+    if verified and user is not None:
+        await limits.record_success(db)
+        await db.commit()
+        if needs_rehash(user.password_hash):
+            # After the response: the new hash costs a full bcrypt run nobody should wait for.
+            current_app.add_background_task(_upgrade_hash, user.id, user.password_hash, password)
+        return user, 0
+    await limits.record_failure(db)
+    await db.commit()
+    audit("signin.failure", username_key=username_key(username))
+    return None, 0
+
+
+async def _upgrade_hash(user_id: int, old_hash: str, password: str) -> None:
+    """Re-hash a password at the configured cost, unless it was changed in the meantime."""
+    new_hash = await hash_password(password)
+    db = get_session()
+    await db.execute(
+        update(User).where(User.id == user_id, User.password_hash == old_hash).values(password_hash=new_hash)
+    )
+    await db.commit()
+
+
+async def sign_in(user: User, *, remember: bool) -> None:
     """Start a new session for user; the cookie Quart-Auth sets names it."""
     db = get_session()
     # A fresh random session per sign-in: a session id planted before sign-in is worth nothing.
-    await _end_current_session()
-    seconds = current_app.config["REMEMBER_LIFETIME" if remember else "SESSION_LIFETIME"]
-    token = await start_auth_session(db, user, remember=remember, lifetime=timedelta(seconds=seconds))
+    await end_current_session()
+    token = await sessions.start(
+        db, user, remember=remember, address=client_address(), user_agent=request.user_agent.string
+    )
     await db.commit()
     session.pop("csrf", None)  # the signed-in visitor gets new CSRF tokens (login CSRF)
     login_user(CurrentUser(token), remember=remember)
+    audit("signin.success", username_key=user.username_key, session_id=sessions.token_hash(token), remember=remember)
 
 
-async def _end_current_session() -> None:
+async def end_current_session() -> None:
     if current_user.auth_id is not None:
-        await end_auth_session(get_session(), current_user.auth_id)
+        await sessions.end(get_session(), sessions.token_hash(current_user.auth_id))
 
 
 @bp.get("/signin")
@@ -84,18 +133,18 @@ async def signin() -> str:
 
 
 @bp.post("/signin")
-async def signin_submit() -> Response | tuple[str, int]:
+async def signin_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Sign in with a username and password, then go to `next` or the home page."""
     form = await SignInForm.from_request()
     if form.validate_on_submit():
-        user = await get_user_by_username(get_session(), form.username.data)
-        # One message and one bcrypt check (against a dummy hash for unknown names) for
-        # every failure, so neither the page nor its timing tells which usernames exist.
-        verified = await verify_password(form.password.data, user.password_hash if user else None)
-        if verified and user is not None:
-            await _sign_in(user, remember=form.remember.data)
+        user, wait = await authenticate(form.username.data, form.password.data)
+        if user is not None:
+            await sign_in(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")), 303)
-        form.form_errors.append("Invalid username or password.")
+        if wait:
+            form.form_errors.append(f"Too many failed sign-ins. {wait_message(wait)}")
+            return await render_template("auth/signin.html", form=form), 429, {"Retry-After": str(wait)}
+        form.form_errors.append(INVALID_CREDENTIALS)
     return await render_template("auth/signin.html", form=form), form.status_code
 
 
@@ -119,7 +168,8 @@ async def signup_submit() -> Response | tuple[str, int]:
             await db.rollback()
             form.username.errors.append("That username is taken.")
         else:
-            await _sign_in(user, remember=False)
+            audit("signup", username_key=user.username_key)
+            await sign_in(user, remember=False)
             return redirect(safe_next(request.args.get("next")), 303)
     return await render_template("auth/signup.html", form=form), form.status_code
 
@@ -129,11 +179,17 @@ async def signout() -> Response:
     """Sign out: revoke the server-side session, so a copy of the cookie is worthless too."""
     if not (await SignOutForm.from_request()).validate_on_submit():
         raise CSRFError()
-    await _end_current_session()
+    user = await current_user.user
+    await end_current_session()
     await get_session().commit()
+    if user is not None:
+        audit("signout", username_key=user.username_key, session_id=sessions.token_hash(current_user.auth_id))
     logout_user()
     session.pop("csrf", None)
-    return redirect(url_for("auth.signin"), 303)
+    response = redirect(url_for("auth.signin"), 303)
+    # Browsers that support it also drop every other cookie of this site.
+    response.headers["Clear-Site-Data"] = '"cookies"'
+    return response
 
 
 @bp.app_context_processor

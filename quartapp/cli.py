@@ -1,49 +1,114 @@
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 from quart import Quart
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
+from . import sessions
 from .db import get_session
 from .forms import SignUpForm
-from .models import add_user
+from .models import add_user, get_user_by_username, User
 from .passwords import hash_password
+from .security import audit
+
+T = TypeVar("T")
 
 
 def init_app(app: Quart) -> None:
-    """Register the app's commands: `quart --app quartapp create-user NAME`."""
+    """Register the app's commands (`quart --app quartapp --help` lists them)."""
 
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
     def create_user(username: str, password_stdin: bool) -> None:
         """Create a user with the sign-up form's rules; the password is asked for hidden."""
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        # Quart's CLI runs no loop of its own here (quart#361), so the command runs one.
-        name = asyncio.run(_create_user(app, username, password))
-        click.echo(f"Created user {name}.")
+        password = _read_password(password_stdin)
 
-
-async def _create_user(app: Quart, username: str, password: str) -> str:
-    await app.startup()
-    try:
-        async with app.app_context():
-            formdata = MultiDict({"username": username, "password": password, "confirm": password})
-            form = SignUpForm(formdata, meta={"csrf": False})
-            if not form.validate():
-                field, errors = next(iter(form.errors.items()))
-                raise click.ClickException(f"{field}: {errors[0]}")
+        async def create() -> str:
+            form = _checked_form(username, password)
             db = get_session()
             try:
                 user = await add_user(db, form.username.data, await hash_password(password))
                 await db.commit()
             except IntegrityError:
                 raise click.ClickException(f"the username {form.username.data!r} is taken") from None
+            audit("signup", username_key=user.username_key, via="cli")
             return user.username
-    finally:
-        await app.shutdown()
+
+        click.echo(f"Created user {_run(app, create)}.")
+
+    @app.cli.command("set-password")
+    @click.argument("username")
+    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+    def set_password(username: str, password_stdin: bool) -> None:
+        """Set a user's password and sign out all of their sessions."""
+        password = _read_password(password_stdin)
+
+        async def change() -> int:
+            user = await _existing_user(username)
+            _checked_form(user.username, password)
+            db = get_session()
+            user.password_hash = await hash_password(password)
+            revoked = await sessions.end_all(db, user.id)
+            await db.commit()
+            audit("password.changed", username_key=user.username_key, via="cli", revoked=revoked)
+            return revoked
+
+        click.echo(f"Password set; {_run(app, change)} session(s) signed out.")
+
+    @app.cli.command("revoke-sessions")
+    @click.argument("username")
+    def revoke_sessions(username: str) -> None:
+        """Sign out every session of a user."""
+
+        async def revoke() -> int:
+            user = await _existing_user(username)
+            revoked = await sessions.end_all(get_session(), user.id)
+            await get_session().commit()
+            audit("session.revoked", username_key=user.username_key, via="cli", revoked=revoked)
+            return revoked
+
+        click.echo(f"{_run(app, revoke)} session(s) signed out.")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _run(app: Quart, command: Callable[[], Awaitable[T]]) -> T:
+    """Run command with the app started, inside an app context.
+
+    Quart's CLI runs no event loop for its commands (quart#361), so each command runs its own.
+    """
+
+    async def run() -> T:
+        await app.startup()
+        try:
+            async with app.app_context():
+                return await command()
+        finally:
+            await app.shutdown()
+
+    return asyncio.run(run())
+
+
+def _checked_form(username: str, password: str) -> SignUpForm:
+    """Apply the sign-up form's rules, raising the first complaint as a ClickException."""
+    form = SignUpForm(MultiDict({"username": username, "password": password, "confirm": password}), meta={"csrf": False})
+    if not form.validate():
+        field, errors = next(iter(form.errors.items()))
+        raise click.ClickException(f"{field}: {errors[0]}")
+    return form
+
+
+async def _existing_user(username: str) -> User:
+    user = await get_user_by_username(get_session(), username)
+    if user is None:
+        raise click.ClickException(f"there is no user {username!r}")
+    return user

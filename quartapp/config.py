@@ -15,7 +15,15 @@ DEFAULTS: dict[str, Any] = {
     "COOKIE_SECURE": "auto",  # True, False, or "auto": Secure exactly when served over https
     "PASSWORD_MIN_LENGTH": 8,
     "SESSION_LIFETIME": DAY // 2,  # absolute lifetime of a session without "remember me"
+    "SESSION_IDLE_TIMEOUT": 2 * 60 * 60,  # ...and how long it may go unused
     "REMEMBER_LIFETIME": 30 * DAY,  # absolute lifetime with "remember me"
+    "REMEMBER_IDLE_TIMEOUT": 14 * DAY,
+    "THROTTLE_WINDOW": 15 * 60,  # failures are counted per window of this many seconds
+    "THROTTLE_ACCOUNT_FAILURES": 5,  # free failures per account and window
+    "THROTTLE_ADDRESS_FAILURES": 100,  # free failures per client address (IPv6: /64) and window
+    "THROTTLE_BASE_DELAY": 1,  # seconds blocked after the first failure past the free ones
+    "THROTTLE_MAX_DELAY": 5 * 60,  # the doubling stops here
+    "HOUSEKEEPING_INTERVAL": 10 * 60,  # seconds between deletions of expired sessions and counters
     "CSRF_TIME_LIMIT": DAY // 2,  # a form older than this must be reloaded
     "HEALTH_TIMEOUT": 2.0,  # seconds /healthz waits for the database
     # A sign-in form is a few hundred bytes; refuse anything larger before reading it.

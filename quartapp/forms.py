@@ -5,7 +5,7 @@ from typing import Self
 import wtforms
 from quart import current_app, request, session
 from werkzeug.exceptions import BadRequest
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.csrf.session import SessionCSRF
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
@@ -39,10 +39,10 @@ class Form(wtforms.Form):
             return timedelta(seconds=current_app.config["CSRF_TIME_LIMIT"])
 
     @classmethod
-    async def from_request(cls) -> Self:
+    async def from_request(cls, **kwargs: object) -> Self:
         """Build the form from the POSTed body, or empty for any other method."""
         formdata = await request.form if request.method == "POST" else None
-        return cls(formdata)
+        return cls(formdata, **kwargs)
 
     def validate_on_submit(self) -> bool:
         """Validate a submitted form, telling the visitor to resend it if its CSRF token failed."""
@@ -64,6 +64,7 @@ def _valid_username(form: wtforms.Form, field: wtforms.Field) -> None:
 
 
 def _acceptable_password(form: wtforms.Form, field: wtforms.Field) -> None:
+    """The password policy: a minimum length, bcrypt's maximum, and not the username."""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(field.data) < minimum:
         raise ValidationError(f"Use at least {minimum} characters.")
@@ -71,7 +72,7 @@ def _acceptable_password(form: wtforms.Form, field: wtforms.Field) -> None:
         raise ValidationError(
             f"Use at most {MAX_PASSWORD_BYTES} bytes: {MAX_PASSWORD_BYTES} plain letters, fewer accented ones."
         )
-    if field.data.casefold() == (form.username.data or "").casefold():
+    if field.data.casefold() == (form.account_name() or "").casefold():
         raise ValidationError("Your password must differ from your username.")
 
 
@@ -92,6 +93,28 @@ class SignUpForm(Form):
         "Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")]
     )
 
+    def account_name(self) -> str | None:
+        return self.username.data
+
+
+class ChangePasswordForm(Form):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    password = PasswordField("New password", validators=[DataRequired(), _acceptable_password])
+    confirm = PasswordField(
+        "Confirm new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")]
+    )
+
+    def __init__(self, *args: object, username: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._username = username
+
+    def account_name(self) -> str | None:
+        return self._username
+
 
 class SignOutForm(Form):
     """Nothing but the CSRF token: signing out is a POST another site cannot forge."""
+
+
+class RevokeSessionForm(Form):
+    session_id = HiddenField(validators=[DataRequired(), Length(max=64)])

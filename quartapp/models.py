@@ -1,13 +1,12 @@
-import hashlib
-import secrets
 import unicodedata
-from datetime import datetime, timedelta, UTC
+from datetime import datetime, UTC
 
-from sqlalchemy import DateTime, delete, ForeignKey, MetaData, select, String, TypeDecorator
+from sqlalchemy import DateTime, ForeignKey, MetaData, select, String, TypeDecorator
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 USERNAME_MAX_LENGTH = 32
+USER_AGENT_MAX_LENGTH = 256
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -62,8 +61,24 @@ class AuthSession(Model):
     remember: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX_LENGTH))
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class Throttle(Model):
+    """Failed sign-ins counted for one account or one client address, shared by all workers."""
+
+    __tablename__ = "throttles"
+
+    # SHA-256 of "account:<username key>" or "address:<network>": fixed length, and the
+    # table does not list who was attacked from where.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 def normalize_username(username: str) -> str:
@@ -74,10 +89,6 @@ def normalize_username(username: str) -> str:
 def username_key(username: str) -> str:
     """Return the form of a username that two spellings of one name share ("Straße", "STRASSE")."""
     return unicodedata.normalize("NFKC", normalize_username(username).casefold())
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -91,33 +102,3 @@ async def add_user(session: AsyncSession, username: str, password_hash: str) -> 
     session.add(user)
     await session.flush()
     return user
-
-
-async def start_auth_session(
-    session: AsyncSession, user: User, *, remember: bool, lifetime: timedelta
-) -> str:
-    """Add a session row for user and return the token that names it (the cookie's auth_id)."""
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    # Prune the user's expired sessions here, where their table is written anyway.
-    await session.execute(
-        delete(AuthSession).where(AuthSession.user_id == user.id, AuthSession.expires_at <= now)
-    )
-    session.add(
-        AuthSession(
-            id=_token_hash(token), user=user, remember=remember, created_at=now, expires_at=now + lifetime
-        )
-    )
-    await session.flush()
-    return token
-
-
-async def get_auth_session(session: AsyncSession, token: str) -> AuthSession | None:
-    """Return the unexpired session named by token, with its user, in one query."""
-    return await session.scalar(
-        select(AuthSession).where(AuthSession.id == _token_hash(token), AuthSession.expires_at > utcnow())
-    )
-
-
-async def end_auth_session(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(AuthSession).where(AuthSession.id == _token_hash(token)))

@@ -57,6 +57,14 @@ def _check(password: bytes, password_hash: bytes) -> bool:
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Return whether a stored hash was made at another cost than the configured one."""
+    try:
+        return int(password_hash.split("$")[2]) != current_app.extensions["hasher"].rounds
+    except (IndexError, ValueError):
+        return False  # not a bcrypt hash we can read: leave it to verify_password
+
+
 def password_too_long(password: str) -> bool:
     return len(password.encode()) > MAX_PASSWORD_BYTES
 

@@ -1,3 +1,4 @@
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,53 @@ def test_create_user_applies_the_signup_rules(cli_app, tmp_path, username, passw
     assert result.exit_code == 1
     assert message in result.output
     assert stored_users(tmp_path) == []
+
+
+def session_count(tmp_path: Path) -> int:
+    engine = create_engine(f"sqlite:///{tmp_path / 'test.sqlite3'}")
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM auth_sessions")).scalar_one()
+    engine.dispose()
+    return count
+
+
+async def signed_in_twice(app) -> None:
+    from .conftest import AuthActions
+
+    async with app.test_app():
+        for _ in range(2):
+            await AuthActions(app.test_client()).signin("alice")
+
+
+async def test_set_password_replaces_the_hash_and_signs_out_everywhere(cli_app, tmp_path):
+    runner = cli_app.test_cli_runner()
+    await asyncio.to_thread(runner.invoke, args=["create-user", "alice", "--password-stdin"], input=f"{PASSWORD}\n")
+    await signed_in_twice(cli_app)
+    assert session_count(tmp_path) == 2
+    [(_, before)] = stored_users(tmp_path)
+
+    result = await asyncio.to_thread(
+        runner.invoke, args=["set-password", "ALICE", "--password-stdin"], input="another long password\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Password set; 2 session(s) signed out." in result.output
+    [(_, after)] = stored_users(tmp_path)
+    assert after != before
+    assert session_count(tmp_path) == 0
+
+
+async def test_revoke_sessions_signs_a_user_out_everywhere(cli_app, tmp_path):
+    runner = cli_app.test_cli_runner()
+    await asyncio.to_thread(runner.invoke, args=["create-user", "alice", "--password-stdin"], input=f"{PASSWORD}\n")
+    await signed_in_twice(cli_app)
+    result = await asyncio.to_thread(runner.invoke, args=["revoke-sessions", "alice"])
+    assert result.exit_code == 0, result.output
+    assert "2 session(s) signed out." in result.output
+    assert session_count(tmp_path) == 0
+
+
+@pytest.mark.parametrize("command", [["set-password", "nobody", "--password-stdin"], ["revoke-sessions", "nobody"]])
+def test_commands_on_an_unknown_user_fail_clearly(cli_app, command):
+    result = cli_app.test_cli_runner().invoke(args=command, input=f"{PASSWORD}\n")
+    assert result.exit_code == 1
+    assert "Error: there is no user 'nobody'" in result.output

@@ -33,12 +33,25 @@ def test_migrations_build_the_models_schema_and_downgrade_to_nothing(tmp_path):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Model.metadata)
         assert diff == []
-        assert set(inspect(connection).get_table_names()) == {"alembic_version", "users", "auth_sessions"}
+        assert set(inspect(connection).get_table_names()) == {"alembic_version", *Model.metadata.tables}
 
     command.downgrade(config, "base")
     with engine.connect() as connection:
         assert inspect(connection).get_table_names() == ["alembic_version"]
     engine.dispose()
+
+
+def test_migrating_keeps_signed_in_sessions(tmp_path):
+    path = tmp_path / "migrated.sqlite3"
+    config = alembic_config(f"sqlite+aiosqlite:///{path}")
+    command.upgrade(config, "0001")
+    database = sqlite3.connect(path)
+    database.execute("INSERT INTO users VALUES (1, 'alice', 'alice', 'x', '2026-01-01 00:00:00')")
+    database.execute("INSERT INTO auth_sessions VALUES ('a' , 1, 0, '2026-01-02 00:00:00', '2026-01-03 00:00:00')")
+    database.commit()
+    command.upgrade(config, "head")
+    assert database.execute("SELECT id, last_seen_at FROM auth_sessions").fetchall() == [("a", "2026-01-02 00:00:00")]
+    database.close()
 
 
 async def abandon(app, path: str, cookie: str, delay: float) -> None:

@@ -1,0 +1,114 @@
+from datetime import datetime
+from functools import lru_cache
+
+from quart import Blueprint, flash, redirect, render_template, url_for
+from quart_auth import current_user, login_required, logout_user
+from ua_parser import parse
+from werkzeug.wrappers import Response
+
+from . import sessions
+from .auth import authenticate, end_current_session
+from .db import get_session
+from .forms import ChangePasswordForm, CSRFError, RevokeSessionForm, SignOutForm
+from .passwords import hash_password
+from .security import audit
+from .throttle import wait_message
+
+bp = Blueprint("account", __name__)
+
+
+@bp.get("/sessions")
+@login_required
+async def sessions_page() -> str:
+    """List the user's signed-in browsers, each with a button to sign it out."""
+    user = await current_user.user
+    current = await current_user.auth_session
+    return await render_template(
+        "account/sessions.html",
+        sessions=await sessions.list_for_user(get_session(), user.id),
+        current_id=current.id,
+        revoke_form=RevokeSessionForm(),
+        others_form=SignOutForm(),
+    )
+
+
+@bp.post("/sessions/revoke")
+@login_required
+async def revoke_session() -> Response:
+    """Sign out one of the user's sessions; revoking this one signs this browser out."""
+    form = await RevokeSessionForm.from_request()
+    if not form.validate_on_submit():
+        raise CSRFError()
+    user = await current_user.user
+    current = await current_user.auth_session
+    if await sessions.end(get_session(), form.session_id.data, user_id=user.id):
+        await get_session().commit()
+        audit("session.revoked", username_key=user.username_key, session_id=form.session_id.data)
+    if form.session_id.data == current.id:
+        logout_user()
+        return redirect(url_for("auth.signin"), 303)
+    await flash("That session was signed out.")
+    return redirect(url_for("account.sessions_page"), 303)
+
+
+@bp.post("/sessions/revoke-others")
+@login_required
+async def revoke_other_sessions() -> Response:
+    """Sign out every session of the user but this one."""
+    if not (await SignOutForm.from_request()).validate_on_submit():
+        raise CSRFError()
+    user = await current_user.user
+    current = await current_user.auth_session
+    count = await sessions.end_all(get_session(), user.id, keep=current.id)
+    await get_session().commit()
+    audit("session.revoked", username_key=user.username_key, session_id=current.id, others=count)
+    await flash(f"Signed out {count} other session{'' if count == 1 else 's'}.")
+    return redirect(url_for("account.sessions_page"), 303)
+
+
+@bp.get("/password")
+@login_required
+async def password() -> str:
+    user = await current_user.user
+    return await render_template("account/password.html", form=ChangePasswordForm(username=user.username))
+
+
+@bp.post("/password")
+@login_required
+async def password_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Change the password, given the current one; every other session is signed out."""
+    user = await current_user.user
+    form = await ChangePasswordForm.from_request(username=user.username)
+    if form.validate_on_submit():
+        verified, wait = await authenticate(user.username, form.current.data)
+        if wait:
+            form.form_errors.append(f"Too many failed attempts. {wait_message(wait)}")
+            return await render_template("account/password.html", form=form), 429, {"Retry-After": str(wait)}
+        if verified is not None:
+            db = get_session()
+            user.password_hash = await hash_password(form.password.data)
+            current = await current_user.auth_session
+            # Whoever knew the old password may hold a session: end all but this one.
+            revoked = await sessions.end_all(db, user.id, keep=current.id)
+            await db.commit()
+            audit("password.changed", username_key=user.username_key, session_id=current.id, revoked=revoked)
+            await flash("Your password was changed and your other sessions were signed out.")
+            return redirect(url_for("account.sessions_page"), 303)
+        form.current.errors.append("That is not your current password.")
+    return await render_template("account/password.html", form=form), form.status_code
+
+
+@bp.app_template_filter("browser")
+@lru_cache(maxsize=1024)
+def describe_browser(user_agent: str | None) -> str:
+    """Return "Firefox 140 on Linux" for a User-Agent header, or a short fallback."""
+    result = parse(user_agent or "")
+    if result.user_agent is None:
+        return (user_agent or "Unknown browser")[:60]
+    name = " ".join(filter(None, (result.user_agent.family, result.user_agent.major)))
+    return f"{name} on {result.os.family}" if result.os is not None else name
+
+
+@bp.app_template_filter("when")
+def format_when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")

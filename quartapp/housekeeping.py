@@ -1,0 +1,41 @@
+import asyncio
+import logging
+
+from quart import Quart
+
+from . import sessions, throttle
+from .db import get_session
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Quart) -> None:
+    """Delete expired sessions and stale throttle counters every HOUSEKEEPING_INTERVAL seconds."""
+
+    async def loop() -> None:
+        # A background task, so shutdown lets the pass in progress finish before the
+        # engine is disposed (cancelling it mid-query could leave SQLite locked).
+        while True:
+            try:
+                await asyncio.wait_for(app.shutdown_event.wait(), app.config["HOUSEKEEPING_INTERVAL"])
+                return
+            except TimeoutError:
+                await run_once(app)
+
+    @app.before_serving
+    async def start_housekeeping() -> None:
+        app.add_background_task(loop)
+
+
+async def run_once(app: Quart) -> None:
+    """Run one housekeeping pass in its own app context (and so its own database session)."""
+    try:
+        async with app.app_context():
+            db = get_session()
+            expired = await sessions.delete_expired(db)
+            stale = await throttle.delete_stale(db)
+            await db.commit()
+    except Exception:
+        log.exception("housekeeping failed; retrying at the next interval")
+    else:
+        log.debug("housekeeping deleted %d sessions and %d throttle counters", expired, stale)

@@ -1,0 +1,170 @@
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from quartapp.housekeeping import run_once
+from quartapp.models import AuthSession
+
+from .conftest import auth_cookie, AuthActions, PASSWORD, rows
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"
+
+
+def auth_id(app, client) -> str:
+    """The token inside the signed auth cookie of client."""
+    ext = app.extensions["QUART_AUTH"][0]
+    cookie = next(c.value for c in client.cookie_jar if c.name == "quartapp_auth")
+    return ext.load_token(cookie, app=app)
+
+
+async def set_session_times(app, **values) -> None:
+    async with app.extensions["db_sessionmaker"]() as session:
+        await session.execute(update(AuthSession).values(**values))
+        await session.commit()
+
+
+async def test_the_database_stores_only_a_hash_of_the_cookie_token(app, client, auth):
+    await auth.signup()
+    token = auth_id(app, client)
+    [row] = await rows(app, AuthSession)
+    assert row.id == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in (row.id, row.address, row.user_agent)
+    assert len(token) >= 43  # 256 random bits
+
+
+async def test_every_signin_gets_a_new_session_and_ends_the_old_one(app, client, auth):
+    await auth.signup()
+    first = auth_id(app, client)
+    await auth.signin()
+    second = auth_id(app, client)
+    assert first != second
+    assert [row.id for row in await rows(app, AuthSession)] == [hashlib.sha256(second.encode()).hexdigest()]
+
+
+async def test_the_server_enforces_the_absolute_lifetime(app, client, auth, clock):
+    await auth.signup()
+    [row] = await rows(app, AuthSession)
+    assert row.expires_at - row.created_at == timedelta(hours=12)
+    for _ in range(6):
+        clock.advance(hours=1, minutes=55)  # each use restarts the 2-hour idle timer
+        assert (await client.get("/")).status_code == 200
+    clock.advance(minutes=31)  # 12 h after sign-in, though never idle for 2 h
+    response = await client.get("/")
+    assert response.status_code == 302
+    assert "Max-Age=0" in auth_cookie(response)
+
+
+async def test_remembered_sessions_last_thirty_days(app, client, auth, clock):
+    await auth.signup()
+    await auth.signout()
+    await auth.signin(remember=True)
+    for _ in range(4):
+        clock.advance(days=7)
+        assert (await client.get("/")).status_code == 200
+    clock.advance(days=2, seconds=1)
+    assert (await client.get("/")).status_code == 302
+
+
+async def test_an_idle_session_expires(app, client, auth, clock):
+    await auth.signup()
+    clock.advance(hours=2, seconds=1)
+    assert (await client.get("/")).status_code == 302
+
+
+async def test_last_use_is_recorded_at_most_once_a_minute(app, auth, clock):
+    await auth.signup()
+    [before] = await rows(app, AuthSession)
+    browser = AuthActions(auth.client, address="198.51.100.4", user_agent=FIREFOX)
+    clock.advance(seconds=30)
+    await browser.get("/")
+    [row] = await rows(app, AuthSession)
+    assert (row.last_seen_at, row.address, row.user_agent) == (before.last_seen_at, before.address, before.user_agent)
+    clock.advance(seconds=31)
+    await browser.get("/")
+    [row] = await rows(app, AuthSession)
+    assert row.last_seen_at > before.last_seen_at
+    assert (row.address, row.user_agent) == ("198.51.100.4", FIREFOX)
+
+
+async def test_the_sessions_page_lists_every_browser_of_the_user(app, auth):
+    laptop = AuthActions(auth.client, address="192.0.2.10", user_agent=CHROME)
+    await laptop.signup("alice")
+    phone = AuthActions(app.test_client(), address="198.51.100.20", user_agent=FIREFOX)
+    await phone.signin("alice")
+    await AuthActions(app.test_client()).signup("bob")
+
+    page = await (await laptop.get("/sessions")).get_data(as_text=True)
+    assert "Chrome 156 on Linux" in page and "192.0.2.10" in page
+    assert "Firefox 140 on Windows" in page and "198.51.100.20" in page
+    assert page.count("This browser") == 1
+    assert page.count('name="session_id"') == 2  # not bob's
+
+
+async def test_revoking_a_session_signs_that_browser_out(app, auth):
+    await auth.signup("alice")
+    phone = AuthActions(app.test_client(), user_agent=FIREFOX)
+    await phone.signin("alice")
+    phone_id = hashlib.sha256(auth_id(app, phone.client).encode()).hexdigest()
+
+    response = await auth.post("/sessions/revoke", {"session_id": phone_id}, token_from="/sessions")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/sessions"
+    assert "That session was signed out." in await (await auth.get("/sessions")).get_data(as_text=True)
+    assert (await phone.get("/")).status_code == 302
+    assert (await auth.get("/")).status_code == 200
+
+
+async def test_nobody_can_revoke_another_users_session(app, auth):
+    await auth.signup("alice")
+    mallory = AuthActions(app.test_client())
+    await mallory.signup("mallory")
+    alice_id = hashlib.sha256(auth_id(app, auth.client).encode()).hexdigest()
+    await mallory.post("/sessions/revoke", {"session_id": alice_id}, token_from="/sessions")
+    assert (await auth.get("/")).status_code == 200
+
+
+async def test_revoking_this_session_signs_this_browser_out(app, auth):
+    await auth.signup("alice")
+    own_id = hashlib.sha256(auth_id(app, auth.client).encode()).hexdigest()
+    response = await auth.post("/sessions/revoke", {"session_id": own_id}, token_from="/sessions")
+    assert response.headers["Location"] == "/signin"
+    assert (await auth.get("/")).status_code == 302
+
+
+async def test_sign_out_everywhere_else_keeps_only_this_browser(app, auth):
+    await auth.signup("alice")
+    others = [AuthActions(app.test_client()) for _ in range(3)]
+    for other in others:
+        await other.signin("alice")
+    response = await auth.post("/sessions/revoke-others", {}, token_from="/sessions")
+    assert response.status_code == 303
+    assert "Signed out 3 other sessions." in await (await auth.get("/sessions")).get_data(as_text=True)
+    assert [(await o.get("/")).status_code for o in others] == [302, 302, 302]
+    assert (await auth.get("/")).status_code == 200
+    assert len(await rows(app, AuthSession)) == 1
+
+
+async def test_account_actions_need_a_csrf_token(app, auth):
+    await auth.signup("alice")
+    other = AuthActions(app.test_client())
+    await other.signin("alice")
+    response = await auth.client.post("/sessions/revoke-others", form={})
+    assert response.status_code == 400
+    assert (await other.get("/")).status_code == 200
+
+
+async def test_signout_asks_the_browser_to_clear_the_sites_cookies(auth):
+    await auth.signup()
+    response = await auth.signout()
+    assert response.headers["Clear-Site-Data"] == '"cookies"'
+
+
+async def test_expired_sessions_are_cleaned_up(app, auth, clock):
+    await auth.signup("alice")
+    await AuthActions(app.test_client()).signin("alice", PASSWORD, remember=True)
+    clock.advance(hours=3)
+    await run_once(app)
+    [row] = await rows(app, AuthSession)
+    assert row.remember
