@@ -1,10 +1,12 @@
 import asyncio
+import os
 from typing import Any
 
-from quart import Quart, render_template, Request, Response
+from quart import current_app, Quart, render_template, Request, Response
 from quart.wrappers import ClientDisconnectedError
 from quart_auth import Unauthorized
-from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from werkzeug.exceptions import HTTPException
 
 from . import account, auth, cli, db, housekeeping, pages, passwords, security
@@ -28,8 +30,12 @@ class QuartApp(Quart):
 
 def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Quart:
     """Create the app: configuration, database, bcrypt pool, authentication, views, CLI."""
-    app = QuartApp(__name__, instance_path=instance_path)
+    app = QuartApp(__name__, instance_path=instance_path or os.environ.get("QUARTAPP_INSTANCE_PATH"))
     configure(app, test_config)
+    if app.config["TRUSTED_PROXIES"]:
+        # Only a request whose peer is a configured proxy may name its client's address and
+        # scheme; anyone else could claim any address and dodge throttling or the audit log.
+        app.asgi_app = ProxyHeadersMiddleware(app.asgi_app, trusted_hosts=app.config["TRUSTED_PROXIES"])
 
     db.init_app(app)
     passwords.init_app(app)
@@ -43,8 +49,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
 
     app.register_error_handler(Unauthorized, auth.redirect_to_signin)
     app.register_error_handler(HTTPException, _error_page)
-    app.register_error_handler(OperationalError, _unavailable)
-    app.register_error_handler(PoolTimeoutError, _unavailable)
+    for error in (DBAPIError, PoolTimeoutError, OSError, TimeoutError):
+        app.register_error_handler(error, _unavailable)
     app.register_error_handler(ClientDisconnectedError, _client_gone)
     return app
 
@@ -54,7 +60,12 @@ async def _error_page(error: HTTPException) -> tuple[str, int]:
 
 
 async def _unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
-    """A database that is down or locked is a temporary 503, not a server error."""
+    """A database that is down, unreachable, slow or locked is a temporary 503."""
+    if isinstance(error, DBAPIError) and not (
+        isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated
+    ):
+        raise error  # a failing statement is a bug, not an outage: let it be a logged 500
+    current_app.logger.warning("database unavailable: %s", error)
     page = await render_template("error.html", error=None)
     return page, 503, {"Retry-After": "5"}
 

@@ -26,6 +26,13 @@ DEFAULTS: dict[str, Any] = {
     "HOUSEKEEPING_INTERVAL": 10 * 60,  # seconds between deletions of expired sessions and counters
     "CSRF_TIME_LIMIT": DAY // 2,  # a form older than this must be reloaded
     "HEALTH_TIMEOUT": 2.0,  # seconds /healthz waits for the database
+    "DB_POOL_SIZE": 5,  # connections kept open per worker process
+    "DB_MAX_OVERFLOW": 10,  # extra connections opened under load, closed when returned
+    "DB_POOL_TIMEOUT": 5.0,  # seconds a request waits for a free connection before a 503
+    "DB_POOL_RECYCLE": 300,  # seconds before a connection is reopened (-1: never)
+    "DB_CONNECT_TIMEOUT": 2.0,  # seconds to open a PostgreSQL connection
+    "DB_QUERY_TIMEOUT": 5.0,  # seconds per statement (PostgreSQL) or per lock wait (SQLite)
+    "TRUSTED_PROXIES": [],  # addresses or networks whose X-Forwarded-For/-Proto are believed
     # A sign-in form is a few hundred bytes; refuse anything larger before reading it.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SESSION_COOKIE_NAME": "quartapp_session",

@@ -1,15 +1,39 @@
+import logging
+from collections.abc import Mapping
+from typing import Any
+
 from quart import current_app, g, Quart
-from sqlalchemy import event, select
+from sqlalchemy import event, make_url, select
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import async_sessionmaker, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from .models import User
 
+log = logging.getLogger(__name__)
 
-def create_engine(url: str) -> AsyncEngine:
-    """Create the engine for url; SQLite connections get WAL and enforced foreign keys."""
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+
+def create_engine(config: Mapping[str, Any]) -> AsyncEngine:
+    """Create the engine for config's DATABASE_URL with its pool and timeout settings."""
+    url = make_url(config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite":
+        # SQLite's `timeout` is how long a writer waits for the file lock.
+        connect_args: dict[str, Any] = {"timeout": config["DB_QUERY_TIMEOUT"]}
+    else:
+        connect_args = {"timeout": config["DB_CONNECT_TIMEOUT"], "command_timeout": config["DB_QUERY_TIMEOUT"]}
+    engine = create_async_engine(
+        url,
+        connect_args=connect_args,
+        pool_size=config["DB_POOL_SIZE"],
+        max_overflow=config["DB_MAX_OVERFLOW"],
+        pool_timeout=config["DB_POOL_TIMEOUT"],
+        # Reopened now and then, a connection notices a SQLite file restored from a backup or
+        # a PostgreSQL server that dropped idle connections, without a restart.
+        pool_recycle=config["DB_POOL_RECYCLE"],
+        # Test each pooled connection before use, so a database that restarted costs one
+        # reconnect instead of an error; a local SQLite file cannot go away like that.
+        pool_pre_ping=url.get_backend_name() != "sqlite",
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -32,7 +56,7 @@ def init_app(app: Quart) -> None:
     # (each CLI command starts and stops it), and a while_serving generator runs only once.
     @app.before_serving
     async def open_engine() -> None:
-        engine = create_engine(app.config["DATABASE_URL"])
+        engine = create_engine(app.config)
         app.extensions["db_engine"] = engine
         # expire_on_commit=False: reading an attribute after commit must not do hidden IO.
         app.extensions["db_sessionmaker"] = async_sessionmaker(engine, expire_on_commit=False)
@@ -40,6 +64,7 @@ def init_app(app: Quart) -> None:
     @app.after_serving
     async def dispose_engine() -> None:
         await app.extensions.pop("db_engine").dispose()
+        log.info("database connections closed")
 
     @app.teardown_appcontext
     async def close_session(exc: BaseException | None) -> None:

@@ -1,4 +1,3 @@
-import re
 from datetime import timedelta
 from typing import Self
 
@@ -9,10 +8,8 @@ from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.csrf.session import SessionCSRF
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from .models import normalize_username, USERNAME_MAX_LENGTH
+from .models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from .passwords import MAX_PASSWORD_BYTES, password_too_long
-
-USERNAME_PATTERN = re.compile(r"[\w.-]+")
 
 
 class CSRFError(BadRequest):

@@ -1,3 +1,4 @@
+import re
 import unicodedata
 from datetime import datetime, UTC
 
@@ -6,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 USERNAME_MAX_LENGTH = 32
+USERNAME_PATTERN = re.compile(r"[\w.-]+")
 USER_AGENT_MAX_LENGTH = 256
 
 
@@ -91,7 +93,17 @@ def username_key(username: str) -> str:
     return unicodedata.normalize("NFKC", normalize_username(username).casefold())
 
 
+def is_valid_username(username: str) -> bool:
+    """Return whether username follows the rules every stored name was made under."""
+    return len(username) <= USERNAME_MAX_LENGTH and USERNAME_PATTERN.fullmatch(username) is not None
+
+
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
+    """Return the user named username in any case, or None."""
+    # No stored name breaks the rules, so a name that does (a NUL byte, which PostgreSQL
+    # refuses to compare, or 10,000 characters) needs no query to be unknown.
+    if not is_valid_username(normalize_username(username)):
+        return None
     return await session.scalar(select(User).where(User.username_key == username_key(username)))
 
 

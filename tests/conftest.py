@@ -1,24 +1,87 @@
+import asyncio
+import hashlib
+import os
 import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
-from sqlalchemy import select
+from sqlalchemy import make_url, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from quartapp import create_app
 from quartapp.models import Model, User
 
 PASSWORD = "correct horse battery"
 
+# Set QUARTAPP_TEST_DATABASE_URL=postgresql+asyncpg://user@host/db to run every test against
+# PostgreSQL, each in a database of its own created next to that one; otherwise each test
+# gets a SQLite file of its own.
+POSTGRES_URL = os.environ.get("QUARTAPP_TEST_DATABASE_URL")
+sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="exercises SQLite's own files and locks")
+postgres_only = pytest.mark.skipif(not POSTGRES_URL, reason="needs QUARTAPP_TEST_DATABASE_URL (PostgreSQL)")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if POSTGRES_URL:
+        return f"database: PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} (a database per test)"
+    return "database: SQLite (a file per test); set QUARTAPP_TEST_DATABASE_URL for PostgreSQL"
+
+
+def database_url(tmp_path: Path) -> str:
+    """The URL of the database of the test that owns tmp_path."""
+    if POSTGRES_URL is None:
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+    name = "quartapp_test_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:16]
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def run_async(coroutine):
+    """Run a coroutine to completion from synchronous code, even inside a running loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def execute(url: str, *statements: str, autocommit: bool = False) -> list:
+    """Run SQL statements on url through a throwaway engine; return the last one's rows."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            if autocommit:
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            result = None
+            for statement in statements:
+                result = await connection.execute(text(statement))
+            await connection.commit()
+            return list(result) if result is not None and result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path: Path) -> Iterator[str]:
+    """Give each test an empty database of its own, dropped afterwards on PostgreSQL."""
+    url = database_url(tmp_path)
+    if POSTGRES_URL is None:
+        yield url
+        return
+    name = make_url(url).database
+    run_async(execute(POSTGRES_URL, f'CREATE DATABASE "{name}"', autocommit=True))
+    yield url
+    run_async(execute(POSTGRES_URL, f'DROP DATABASE "{name}" WITH (FORCE)', autocommit=True))
+
 
 def make_app(tmp_path: Path, **config: object) -> Quart:
-    """Build an app on a fresh SQLite file in tmp_path, at bcrypt's cheapest cost."""
+    """Build an app on the test's own database, at bcrypt's cheapest cost."""
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test secret",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}",
+        "DATABASE_URL": database_url(tmp_path),
         "BCRYPT_ROUNDS": 4,
         "HASH_WORKERS": 2,
     }
@@ -117,10 +180,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 async def rows(app: Quart, model: type) -> list:
-    async with app.extensions["db_sessionmaker"]() as session:
-        return list(await session.scalars(select(model)))
+    """Return every row of model's table, read through an engine of the test's own."""
+    engine = create_async_engine(app.config["DATABASE_URL"], poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return list(await connection.execute(select(model)))
+    finally:
+        await engine.dispose()
 
 
 async def usernames(app: Quart) -> list[str]:
-    async with app.extensions["db_sessionmaker"]() as session:
-        return list(await session.scalars(select(User.username).order_by(User.id)))
+    return [user.username for user in sorted(await rows(app, User), key=lambda user: user.id)]

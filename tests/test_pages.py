@@ -1,6 +1,6 @@
 import os
 
-from .conftest import auth_cookie
+from .conftest import auth_cookie, sqlite_only
 
 
 async def test_home_sends_anonymous_visitors_to_sign_in_and_back(client, auth):
@@ -59,6 +59,7 @@ async def test_healthz_answers_ok_when_the_database_does(client):
     assert await response.get_json() == {"status": "ok"}
 
 
+@sqlite_only
 async def test_healthz_and_signin_answer_503_when_the_database_is_unreadable(app, client, auth, tmp_path):
     token = await auth.token()
     os.remove(tmp_path / "test.sqlite3")

@@ -76,7 +76,7 @@ async def test_a_hash_at_an_old_cost_is_upgraded_after_the_signin_response(tmp_p
     async with old_app.test_app():
         await create_schema(old_app)
         await AuthActions(old_app.test_client()).signup("alice")
-    [user] = await rows_of(old_app)
+    [user] = await rows(old_app, User)
     assert user.password_hash.startswith("$2b$04$")
 
     release = threading.Event()
@@ -101,17 +101,6 @@ async def test_a_hash_at_an_old_cost_is_upgraded_after_the_signin_response(tmp_p
         monkeypatch.setattr(bcrypt, "hashpw", real_hashpw)
         auth = AuthActions(app.test_client())
         assert (await auth.signin("alice")).status_code == 303
-
-
-async def rows_of(app):
-    from sqlalchemy import create_engine, select
-    from sqlalchemy.orm import Session
-
-    engine = create_engine(app.config["DATABASE_URL"].replace("+aiosqlite", ""))
-    with Session(engine) as session:
-        users = list(session.scalars(select(User)))
-    engine.dispose()
-    return users
 
 
 async def test_security_events_are_logged_without_secrets(app, auth, caplog):
