@@ -2,7 +2,7 @@ import asyncio
 import os
 from typing import Any
 
-from quart import current_app, Quart, render_template, Request, Response
+from quart import current_app, Quart, render_template, Request
 from quart.wrappers import ClientDisconnectedError
 from quart_auth import Unauthorized
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError as PoolTimeoutError

@@ -7,7 +7,7 @@ from ua_parser import parse
 from werkzeug.wrappers import Response
 
 from . import sessions
-from .auth import authenticate, end_current_session
+from .auth import authenticate
 from .db import get_session
 from .forms import ChangePasswordForm, CSRFError, RevokeSessionForm, SignOutForm
 from .passwords import hash_password

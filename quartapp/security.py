@@ -10,13 +10,18 @@ audit_log = logging.getLogger("quartapp.audit")
 
 
 def init_app(app: Quart) -> None:
-    """Add the security headers to every response and make sure audit lines are written."""
+    """Add the security headers to every response, and make the app's log lines visible."""
     app.after_request(security_headers)
-    audit_log.setLevel(logging.INFO)
+    # Quart gives the "quartapp" logger a stderr handler unless logging is configured; its
+    # INFO lines (the database closing at shutdown) would otherwise be dropped.
+    if app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)
+    # Audit lines are JSON alone, one per line, ready for a log shipper.
     if not audit_log.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         audit_log.addHandler(handler)
+        audit_log.propagate = False
 
 
 def client_address() -> str:

@@ -5,25 +5,18 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from ..serving import app_env, migrate, ROOT, serve
+
 if TYPE_CHECKING:  # playwright may be missing; then these tests are skipped, not broken
     from playwright.sync_api import Browser, BrowserContext, Page
 
 HERE = Path(__file__).parent
-ROOT = HERE.parents[1]
-BIN = Path(sys.executable).parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Without the networking switches Chromium keeps calling home, which floods a closed network.
@@ -35,8 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-STARTUP_TIMEOUT = 30.0
-SHUTDOWN_TIMEOUT = 15.0
 # CI sets this so that a missing browser fails the run instead of quietly skipping it.
 REQUIRED = os.environ.get("QUARTAPP_REQUIRE_BROWSER", "") not in ("", "0")
 
@@ -84,80 +75,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"browser tests skipped: {UNAVAILABLE}", yellow=True, bold=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def server_env(database: Path) -> dict[str, str]:
-    """The environment of a fresh deployment: only the variables set here configure the app."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("QUARTAPP_")}
-    return env | {
-        "QUARTAPP_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "QUARTAPP_SECRET_KEY": secrets.token_urlsafe(32),
-        "QUARTAPP_BCRYPT_ROUNDS": "4",
-    }
-
-
-def wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    """Poll /healthz until it answers 200; fail with the server's log if it never does."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"hypercorn exited with status {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"{url}/healthz did not answer within {STARTUP_TIMEOUT:.0f} s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group, then SIGKILL it if it does not exit in time."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(SHUTDOWN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        process.wait()
-
-
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate a fresh SQLite file, serve it with hypercorn on a free loopback port, yield its URL."""
     folder = tmp_path_factory.mktemp("server")
-    env = server_env(folder / "quartapp.sqlite3")
-    migrate = subprocess.run(
-        [BIN / "alembic", "upgrade", "head"], cwd=ROOT, env=env, capture_output=True, text=True
+    env = app_env(
+        DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'quartapp.sqlite3'}",
+        SECRET_KEY=secrets.token_urlsafe(32),
+        BCRYPT_ROUNDS="4",
     )
-    if migrate.returncode != 0:
-        pytest.fail(f"alembic upgrade head failed:\n{migrate.stdout}{migrate.stderr}")
-
-    url = f"http://127.0.0.1:{free_port()}"
-    log = folder / "hypercorn.log"
-    bind = url.removeprefix("http://")
-    command = [BIN / "hypercorn", "--config", "hypercorn.toml", "--bind", bind, "quartapp:create_app()"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so its workers stop with it
-        )
-    try:
-        wait_until_healthy(process, url, log)
-        yield url
-    finally:
-        stop(process)
+    migrate(env)
+    with serve(env, folder) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="package")

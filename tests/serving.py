@@ -1,0 +1,95 @@
+"""Serving the app as `make run` does: alembic, then hypercorn with hypercorn.toml, in a process group."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+BIN = Path(sys.executable).parent
+STARTUP_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = 15.0
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        """Signal the server's process group, SIGKILL it after a timeout; return its exit status."""
+        try:
+            os.killpg(self.process.pid, signum)
+            return self.process.wait(SHUTDOWN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            return self.process.wait()
+        except ProcessLookupError:
+            return self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env(**settings: str) -> dict[str, str]:
+    """The environment of a fresh deployment: only the QUARTAPP_* variables given here."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QUARTAPP_")}
+    return env | {f"QUARTAPP_{key}": value for key, value in settings.items()}
+
+
+def migrate(env: dict[str, str]) -> None:
+    result = subprocess.run([BIN / "alembic", "upgrade", "head"], cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"alembic upgrade head failed:\n{result.stdout}{result.stderr}")
+
+
+@contextmanager
+def serve(env: dict[str, str], folder: Path, options: Sequence[str] = ()) -> Iterator[Server]:
+    """Run hypercorn with the project's hypercorn.toml on a free loopback port until the block ends."""
+    url = f"http://127.0.0.1:{free_port()}"
+    log = folder / "hypercorn.log"
+    command = [
+        BIN / "hypercorn", "--config", "hypercorn.toml", "--bind", url.removeprefix("http://"),
+        *options, "quartapp:create_app()",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so its workers stop with it
+        )
+    server = Server(url, process, log)
+    try:
+        wait_until_healthy(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_until_healthy(server: Server) -> None:
+    """Poll /healthz until it answers 200; fail with the server's log if it never does."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"hypercorn exited with status {server.process.returncode}:\n{server.log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{server.url}/healthz did not answer within {STARTUP_TIMEOUT:.0f} s:\n{server.log.read_text()}")

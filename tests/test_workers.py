@@ -1,0 +1,149 @@
+"""Several hypercorn workers on one database share everything that must be shared; shutdown is graceful."""
+
+import http.client
+import re
+import secrets
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from .conftest import execute, PASSWORD, run_async
+from .serving import app_env, migrate, serve
+
+# Each access-log line names the worker process that answered and the request's query string.
+ACCESS_FORMAT = "%(p)s %(m)s %(U)s %(q)s %(s)s"
+
+
+class Visitor:
+    """A browser over real HTTP: one cookie jar, a new connection for every request, so
+    whichever worker accepts it answers."""
+
+    def __init__(self, url: str, cookies: dict[str, str] | None = None, timeout: float = 30) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.cookies = dict(cookies or {})
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """Send one request tagged with a fresh query string; return its status, body and tag."""
+        tag = f"t={secrets.token_hex(6)}"
+        path = f"{path}{'&' if '?' in path else '?'}{tag}"
+        headers = {"Connection": "close", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, value = header.split(";", 1)[0].split("=", 1)
+                if "Max-Age=0" in header:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = value
+            return response.status, text, tag
+        finally:
+            connection.close()
+
+    def post_form(self, path: str, form: dict[str, str], token_from: str) -> tuple[int, str, str]:
+        _, page, _ = self.request("GET", token_from)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        return self.request("POST", path, form | {"csrf_token": token})
+
+
+def worker_of(access_log: Path, tag: str) -> str:
+    """Return the process id that answered the request tagged tag."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for line in access_log.read_text().splitlines():
+            if tag in line:
+                return re.search(r"<(\d+)>", line).group(1)
+        time.sleep(0.05)
+    raise AssertionError(f"no access-log line for {tag}")
+
+
+@pytest.fixture
+def two_workers(tmp_path, database):
+    env = app_env(DATABASE_URL=database, SECRET_KEY=secrets.token_urlsafe(32), BCRYPT_ROUNDS="4")
+    migrate(env)
+    access_log = tmp_path / "access.log"
+    options = ["--workers", "2", "--access-logfile", str(access_log), "--access-logformat", ACCESS_FORMAT]
+    with serve(env, tmp_path, options) as server:
+        yield server, access_log
+
+
+def at_once(count: int, send) -> list[tuple[int, str, str]]:
+    """Send count requests concurrently: a worker busy with one leaves the next to the other."""
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: send(), range(count)))
+
+
+def test_a_session_signed_out_at_one_worker_is_refused_by_the_other(two_workers):
+    server, access_log = two_workers
+    alice = Visitor(server.url)
+    status, _, _ = alice.post_form("/signup", {"username": "alice", "password": PASSWORD, "confirm": PASSWORD}, "/signup")
+    assert status == 303
+    copied = dict(alice.cookies)
+    assert at_once(8, lambda: Visitor(server.url, copied).request("GET", "/"))[0][0] == 200
+    status, _, tag = alice.post_form("/signout", {}, token_from="/")
+    assert status == 303
+
+    answered_by = set()
+    for _ in range(5):
+        replays = at_once(16, lambda: Visitor(server.url, copied).request("GET", "/"))
+        assert {status for status, _, _ in replays} == {302}  # anonymous at every worker
+        answered_by |= {worker_of(access_log, tag) for _, _, tag in replays}
+        if len(answered_by) == 2:
+            return
+    pytest.fail("the replayed cookie never reached both workers")
+
+
+def test_throttling_counts_failures_that_reached_either_worker(two_workers):
+    server, access_log = two_workers
+    for attempt in range(5):
+        username = f"victim{attempt}"
+        fail = lambda: Visitor(server.url).post_form("/signin", {"username": username, "password": "wrong"}, "/signin")
+        failures = at_once(6, fail)  # five free failures, and the sixth blocks the account
+        assert {status for status, _, _ in failures} == {200}
+        status, page, _ = fail()
+        assert status == 429  # a counter per worker would have seen fewer than six
+        assert "Too many failed sign-ins." in page
+        if len({worker_of(access_log, tag) for _, _, tag in failures}) == 2:
+            return
+    pytest.fail("in five tries the failures never reached both workers")
+
+
+def test_sigterm_lets_requests_in_flight_finish_and_closes_the_pools(tmp_path, database):
+    # At cost 14 a sign-up hashes for about a second: long enough to be in flight at SIGTERM.
+    env = app_env(DATABASE_URL=database, SECRET_KEY=secrets.token_urlsafe(32), BCRYPT_ROUNDS="14")
+    migrate(env)
+    with serve(env, tmp_path) as server:
+        visitor = Visitor(server.url)
+        _, page, _ = visitor.request("GET", "/signup")
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        form = {"username": "late", "password": PASSWORD, "confirm": PASSWORD, "csrf_token": token}
+        outcome: dict[str, int] = {}
+        signup = threading.Thread(target=lambda: outcome.update(status=visitor.request("POST", "/signup", form)[0]))
+        signup.start()
+        time.sleep(0.3)  # the request is now inside bcrypt
+        # To the main process only, as docker stop and Kubernetes do: hypercorn's workers
+        # leave SIGTERM's default (exit at once) to the main process, which stops them gently.
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with pytest.raises(OSError):  # refused, reset or never answered: nothing new is served
+            Visitor(server.url, timeout=0.5).request("GET", "/healthz")
+        signup.join(30)
+        status = server.process.wait(30)
+
+        assert outcome == {"status": 303}
+        assert status == 0
+        assert "database connections closed" in server.log.read_text()
+    assert [tuple(row) for row in run_async(execute(database, "SELECT username FROM users"))] == [("late",)]
