@@ -55,8 +55,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     return app
 
 
-async def _error_page(error: HTTPException) -> tuple[str, int]:
-    return await render_template("error.html", error=error), error.code or 500
+async def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    return await render_template("error.html", error=error), error.code or 500, headers
 
 
 async def _unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:

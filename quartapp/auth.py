@@ -11,7 +11,7 @@ from . import sessions
 from .db import get_session
 from .forms import CSRFError, SignInForm, SignOutForm, SignUpForm
 from .models import add_user, AuthSession, get_user_by_username, User, username_key
-from .passwords import hash_password, needs_rehash, verify_password
+from .passwords import hash_password, needs_rehash, Overloaded, verify_password
 from .security import audit, client_address
 from .throttle import Limits, wait_message
 
@@ -100,7 +100,10 @@ async def authenticate(username: str, password: str) -> tuple[User | None, int]:
 
 async def _upgrade_hash(user_id: int, old_hash: str, password: str) -> None:
     """Re-hash a password at the configured cost, unless it was changed in the meantime."""
-    new_hash = await hash_password(password)
+    try:
+        new_hash = await hash_password(password)
+    except Overloaded:
+        return  # sign-ins come first; the next sign-in will try again
     db = get_session()
     await db.execute(
         update(User).where(User.id == user_id, User.password_hash == old_hash).values(password_hash=new_hash)

@@ -1,11 +1,15 @@
 import asyncio
+import math
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import bcrypt
 from quart import current_app, Quart
+from werkzeug.exceptions import ServiceUnavailable
 
 # bcrypt reads at most 72 bytes and bcrypt 5 raises beyond that; longer passwords are refused
 # at sign-up rather than silently truncated, so no two passwords can share one hash.
@@ -14,16 +18,42 @@ MAX_PASSWORD_BYTES = 72
 T = TypeVar("T")
 
 
+class Overloaded(ServiceUnavailable):
+    description = "Too many people are signing in right now. Please try again in a moment."
+
+
 class Hasher:
     """bcrypt behind a bounded thread pool, so hashing never blocks the event loop."""
 
-    def __init__(self, pool: ThreadPoolExecutor, rounds: int) -> None:
-        self.pool = pool
+    def __init__(self, threads: int, queue_limit: int, rounds: int, niceness: int) -> None:
+        self.pool = ThreadPoolExecutor(threads, "bcrypt", initializer=_lower_priority, initargs=(niceness,))
+        self.threads = threads
+        self.capacity = threads + queue_limit
+        self.pending = 0  # submitted and not yet finished
         self.rounds = rounds
         self.dummy_hash = b""
+        self.seconds_per_hash = 0.0
 
     async def run(self, func: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, func, *args)
+        """Run func in the pool, or raise Overloaded at once if the queue is full."""
+        # Admission control: past what the pool can start soon, a sign-in is refused in
+        # microseconds instead of queueing for seconds while its client times out and retries.
+        if self.pending >= self.capacity:
+            raise Overloaded(retry_after=max(1, math.ceil(self.capacity / self.threads * self.seconds_per_hash)))
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, func, *args)
+        finally:
+            self.pending -= 1
+
+
+def _lower_priority(niceness: int) -> None:
+    # Niceness is per thread on Linux: the hashing threads give way to the event loop, so
+    # pages stay fast during a sign-in flood, yet take every CPU cycle nothing else wants.
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):
+        pass  # another platform: hashing at normal priority is still correct
 
 
 def init_app(app: Quart) -> None:
@@ -33,12 +63,14 @@ def init_app(app: Quart) -> None:
     async def start_hasher() -> None:
         # bcrypt releases the GIL, so one thread per core hashes in parallel; more threads
         # would only queue inside the OS instead of in the pool.
-        workers = app.config["HASH_WORKERS"] or os.cpu_count() or 1
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bcrypt")
-        hasher = Hasher(pool, app.config["BCRYPT_ROUNDS"])
+        threads = app.config["HASH_WORKERS"] or os.cpu_count() or 1
+        queue_limit = app.config["HASH_QUEUE_LIMIT"]
+        hasher = Hasher(threads, 2 * threads if queue_limit is None else queue_limit, app.config["BCRYPT_ROUNDS"], app.config["HASH_NICENESS"])
         # Unknown usernames are checked against this hash, made at the configured cost, so
         # they take as long as a wrong password and do not reveal which names exist.
+        started = time.perf_counter()
         hasher.dummy_hash = await hasher.run(_hash, b"not a password", hasher.rounds)
+        hasher.seconds_per_hash = time.perf_counter() - started
         app.extensions["hasher"] = hasher
 
     @app.after_serving

@@ -1,4 +1,5 @@
 import asyncio
+import os
 import threading
 
 import bcrypt
@@ -39,8 +40,42 @@ async def test_bcrypt_runs_off_the_event_loop_in_a_bounded_pool(app, monkeypatch
                 running -= 1
 
     monkeypatch.setattr(bcrypt, "hashpw", spy)
+    niceness = []
+    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds, real=bcrypt.gensalt: niceness.append(
+        os.getpriority(os.PRIO_PROCESS, threading.get_native_id())) or real(rounds))
     async with app.app_context():
-        await asyncio.gather(*(hash_password(f"password {i}") for i in range(12)))
+        await asyncio.gather(*(hash_password(f"password {i}") for i in range(6)))  # 2 threads + 4 queued
     assert loop_thread not in threads
     assert peak == app.config["HASH_WORKERS"] == 2
     assert len(threads) <= 2
+    assert set(niceness) == {os.getpriority(os.PRIO_PROCESS, 0) + 10}  # pages before hashing
+
+
+async def test_signins_past_the_queue_limit_are_refused_at_once(tmp_path, monkeypatch):
+    from .conftest import AuthActions, create_schema, make_app
+
+    app = make_app(tmp_path, HASH_WORKERS=1, HASH_QUEUE_LIMIT=1)
+    async with app.test_app():
+        await create_schema(app)
+        await AuthActions(app.test_client()).signup("alice")
+        release = threading.Event()
+        real_checkpw = bcrypt.checkpw
+        monkeypatch.setattr(bcrypt, "checkpw", lambda pw, h: release.wait(10) and real_checkpw(pw, h))
+
+        visitors = [AuthActions(app.test_client()) for _ in range(3)]
+        tokens = [await v.token() for v in visitors]
+
+        async def signin(visitor: AuthActions, token: str):
+            form = {"username": "alice", "password": "correct horse battery", "csrf_token": token}
+            return await visitor.client.post("/signin", form=form)
+
+        first, second = (asyncio.create_task(signin(v, t)) for v, t in zip(visitors[:2], tokens[:2]))
+        while app.extensions["hasher"].pending < 2:  # one hashing, one queued
+            await asyncio.sleep(0.001)
+        refused = await signin(visitors[2], tokens[2])
+        assert refused.status_code == 503
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert "Too many people are signing in right now." in await refused.get_data(as_text=True)
+        release.set()
+        assert [(await first).status_code, (await second).status_code] == [303, 303]
+        assert app.extensions["hasher"].pending == 0
