@@ -71,3 +71,17 @@ async def test_cookie_secure_false_serves_plain_http_behind_any_scheme(tmp_path)
         page = await client.get("/signup", scheme="https")
         assert page.headers["Set-Cookie"].startswith("quartapp_session=")
         assert "Secure" not in page.headers["Set-Cookie"]
+
+
+def test_the_instance_folder_can_live_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUARTAPP_INSTANCE_PATH", str(tmp_path / "state"))
+    app = create_app()
+    assert app.config["DATABASE_URL"] == f"sqlite+aiosqlite:///{tmp_path / 'state' / 'quartapp.sqlite3'}"
+    assert (tmp_path / "state" / "secret_key").read_text().strip() == app.secret_key
+
+
+def test_trusted_proxies_may_be_a_json_list_or_a_comma_separated_string(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUARTAPP_TRUSTED_PROXIES", '["10.0.0.5", "10.1.0.0/16"]')
+    assert create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path)).config["TRUSTED_PROXIES"] == ["10.0.0.5", "10.1.0.0/16"]
+    monkeypatch.setenv("QUARTAPP_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16")
+    assert create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path)).config["TRUSTED_PROXIES"] == "10.0.0.5, 10.1.0.0/16"
