@@ -1,4 +1,5 @@
-# `make run` serves quartapp on http://127.0.0.1:8000; `make test` runs the suite.
+# `make run` serves quartapp on http://127.0.0.1:8000; `make test` runs the suite; `make bench`
+# measures it beside the chapter's Flask app (BENCH_ARGS="--help" lists its settings).
 # Both create .venv on first use. Quart's newest releases need Python 3.13, so the newest
 # Python >= 3.11 found is used (pyenv's 3.13 included, whose `python3.13` shim may not be on PATH).
 
@@ -6,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BIND ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 ifndef PYTHON
 PYTHON := $(shell for p in python3.14 python3.13 $$(pyenv root 2>/dev/null)/versions/3.1[3-9]*/bin/python3 \
@@ -13,7 +15,7 @@ PYTHON := $(shell for p in python3.14 python3.13 $$(pyenv root 2>/dev/null)/vers
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo "$$p"; break; }; done)
 endif
 
-.PHONY: run test migrate clean
+.PHONY: run test bench migrate clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "quartapp needs Python 3.11 or newer"; exit 1; }
@@ -25,7 +27,11 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@ $(VENV)/.run-installed $(VENV)/.bench-installed
+
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	touch $@ $(VENV)/.run-installed
 
 migrate: $(VENV)/.run-installed
@@ -36,6 +42,9 @@ run: migrate
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,227 @@
+import asyncio
+import random
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+
+# Any attribute order: WTForms and Flask-WTF both render the token as a hidden input.
+CSRF_INPUT = re.compile(r"<input[^>]*\bname=\"csrf_token\"[^>]*>")
+VALUE = re.compile(r"\bvalue=\"([^\"]*)\"")
+# Idle pooled connections are dropped before the server's keep-alive timeout (hypercorn: 5 s)
+# could close them under a request being sent.
+KEEPALIVE = 1.0
+# A browser told to come back later (503 + Retry-After) tries again after at most this many
+# seconds, so overload keeps its pressure on for the whole scenario.
+RETRY_CAP = 1.0
+# ...at a random moment of the latter part of that wait: people refused together do not all
+# come back in the same millisecond, and identical clients that did would flood the server in
+# waves that no real crowd makes.
+RETRY_SPREAD = 0.5
+
+SIGNED_IN, REFUSED, ERROR = "signed-in", "refused", "error"
+
+
+@dataclass
+class SignIn:
+    """One fresh browser's sign-in: GET the form, POST the credentials."""
+
+    start: float  # seconds since the scenario started
+    end: float
+    outcome: str  # SIGNED_IN, REFUSED (503 with Retry-After) or ERROR
+    detail: str  # what was refused or went wrong, empty when signed in
+    latency: float  # of the request that decided the outcome: the POST, or a failed GET
+    sent: int  # requests sent
+    answered: int  # requests that got a response
+    form_latency: float | None  # of GET /signin, if it was answered
+    retry_after: float = 0.0
+
+
+@dataclass
+class Sample:
+    """One request of a probe or a page flood."""
+
+    start: float  # seconds since the scenario started (the scheduled time for a probe)
+    path: str
+    latency: float
+    status: int | None  # None: no response
+    error: str  # empty when the response was the expected one
+
+
+def new_cookie_jar() -> aiohttp.CookieJar:
+    # unsafe: keep the cookies of a server named by IP address, as browsers do.
+    return aiohttp.CookieJar(unsafe=True)
+
+
+def cookie_header(jar: aiohttp.CookieJar) -> str:
+    """Return the Cookie header a browser with jar sends."""
+    return "; ".join(f"{morsel.key}={morsel.value}" for morsel in jar)
+
+
+def csrf_token(page: str) -> str | None:
+    """Return the CSRF token of the form in page, if it has one."""
+    if (tag := CSRF_INPUT.search(page)) and (value := VALUE.search(tag.group())):
+        return value.group(1)
+    return None
+
+
+def _retry_after(response: aiohttp.ClientResponse) -> float | None:
+    """Return a 503's Retry-After in seconds, or None if the response is no such refusal."""
+    if response.status != 503 or "Retry-After" not in response.headers:
+        return None
+    try:
+        return float(response.headers["Retry-After"])
+    except ValueError:
+        return RETRY_CAP  # an HTTP date: still a refusal with a time to come back
+
+
+async def sign_in(
+    url: str,
+    username: str,
+    password: str,
+    auth_cookie: str,
+    timeout: float,
+    t0: float,
+    jar: aiohttp.CookieJar | None = None,
+) -> SignIn:
+    """Sign in as a fresh browser would (with jar as its cookies); classify the result and time it."""
+    start = time.monotonic()
+    sent = answered = 0
+    request_start = start
+    form_latency = None
+
+    def result(outcome: str, detail: str = "", retry_after: float = 0.0) -> SignIn:
+        now = time.monotonic()
+        latency = now - request_start
+        return SignIn(start - t0, now - t0, outcome, detail, latency, sent, answered, form_latency, retry_after)
+
+    if jar is None:
+        jar = new_cookie_jar()
+    try:
+        # A session of its own: a fresh browser opens a connection of its own, and keeps it
+        # from the form to its submission.
+        async with asyncio.timeout(timeout), aiohttp.ClientSession(url, cookie_jar=jar) as browser:
+            sent += 1
+            async with browser.get("/signin") as response:
+                page = await response.text()
+                answered += 1
+            form_latency = time.monotonic() - start
+            if (retry := _retry_after(response)) is not None:
+                return result(REFUSED, "GET /signin", retry)
+            if response.status != 200:
+                return result(ERROR, f"GET /signin: {response.status}")
+            if (token := csrf_token(page)) is None:
+                return result(ERROR, "GET /signin: no CSRF token")
+            form = {"csrf_token": token, "username": username, "password": password}
+            request_start = time.monotonic()
+            sent += 1
+            async with browser.post("/signin", data=form, allow_redirects=False) as response:
+                await response.read()
+                answered += 1
+            if (retry := _retry_after(response)) is not None:
+                return result(REFUSED, "POST /signin", retry)
+            if response.status not in (302, 303):
+                return result(ERROR, f"POST /signin: {response.status}")
+            if (target := urlsplit(response.headers.get("Location", "")).path) != "/":
+                return result(ERROR, f"POST /signin: redirect to {target}")
+            if auth_cookie not in response.cookies:
+                return result(ERROR, f"POST /signin: no {auth_cookie} cookie")
+            return result(SIGNED_IN)
+    except TimeoutError:
+        return result(ERROR, "no answer in time")
+    except aiohttp.ClientError as error:
+        return result(ERROR, type(error).__name__)
+
+
+async def sign_in_clients(
+    url: str, auth_cookie: str, names: Iterator[str], password: str, clients: int, seconds: float, timeout: float
+) -> list[SignIn]:
+    """Run clients that sign in one fresh browser after another for seconds; return every sign-in."""
+    t0 = time.monotonic()
+    end = t0 + seconds
+    results: list[SignIn] = []
+
+    async def client() -> None:
+        while time.monotonic() < end:
+            attempt = await sign_in(url, next(names), password, auth_cookie, timeout, t0)
+            results.append(attempt)
+            if attempt.outcome == REFUSED:
+                wait = min(attempt.retry_after, RETRY_CAP) * random.uniform(1 - RETRY_SPREAD, 1)
+                await asyncio.sleep(min(wait, max(0.0, end - time.monotonic())))
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return results
+
+
+async def probe(url: str, paths: list[str], rate: float, seconds: float, timeout: float, t0: float) -> list[Sample]:
+    """Request each path rate times a second for seconds, on a fixed schedule from t0.
+
+    Open loop: a request goes out at its scheduled time whether or not earlier ones have
+    been answered, and its latency counts from that time, so a stalled server cannot hide
+    its stall by holding the probe back (coordinated omission).
+    """
+    schedule = [i / rate + j / (rate * len(paths)) for i in range(round(seconds * rate)) for j in range(len(paths))]
+    # A new connection per request, as a new visitor or a load balancer's health check makes:
+    # time spent waiting to be accepted counts too.
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    async with aiohttp.ClientSession(url, connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
+
+        async def one(offset: float, path: str) -> Sample:
+            return await _timed_get(session, path, t0 + offset, t0, timeout)
+
+        tasks = []
+        for n, offset in enumerate(schedule):
+            await asyncio.sleep(max(0.0, t0 + offset - time.monotonic()))
+            tasks.append(asyncio.create_task(one(offset, paths[n % len(paths)])))
+        return list(await asyncio.gather(*tasks))
+
+
+async def page_clients(
+    url: str, path: str, visitors: list[tuple[str, bytes]], clients: int, seconds: float, timeout: float
+) -> list[Sample]:
+    """Run clients that request path back to back for seconds; return every request.
+
+    Client i is visitor i modulo their number: a Cookie header, and text its page must contain.
+    """
+    t0 = time.monotonic()
+    end = t0 + seconds
+    samples: list[Sample] = []
+    connector = aiohttp.TCPConnector(limit=clients, keepalive_timeout=KEEPALIVE)
+    async with aiohttp.ClientSession(url, connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
+
+        async def client(cookie: str, expect: bytes) -> None:
+            headers = {"Cookie": cookie} if cookie else {}
+            while (now := time.monotonic()) < end:
+                samples.append(await _timed_get(session, path, now, t0, timeout, expect, headers))
+
+        await asyncio.gather(*(client(*visitors[i % len(visitors)]) for i in range(clients)))
+    return samples
+
+
+async def _timed_get(
+    session: aiohttp.ClientSession,
+    path: str,
+    start: float,
+    t0: float,
+    timeout: float,
+    expect: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> Sample:
+    """GET path, expecting a 200 page containing expect; the latency runs from start.
+
+    start may be a scheduled time in the past: then the wait for it counts too.
+    """
+    status = None
+    try:
+        async with asyncio.timeout(timeout), session.get(path, allow_redirects=False, headers=headers) as response:
+            status = response.status
+            body = await response.read()
+        error = f"status {status}" if status != 200 else ("" if expect in body else "unexpected page")
+    except TimeoutError:
+        error = "no answer in time"
+    except aiohttp.ClientError as exc:
+        error = type(exc).__name__
+    return Sample(start - t0, path, time.monotonic() - start, status, error)
