@@ -3,6 +3,7 @@ from functools import lru_cache
 
 from quart import Blueprint, flash, redirect, render_template, url_for
 from quart_auth import current_user, login_required, logout_user
+from sqlalchemy import update
 from ua_parser import parse
 from werkzeug.wrappers import Response
 
@@ -10,6 +11,7 @@ from . import sessions
 from .auth import authenticate
 from .db import get_session
 from .forms import ChangePasswordForm, CSRFError, RevokeSessionForm, SignOutForm
+from .models import User
 from .passwords import hash_password
 from .security import audit
 from .throttle import wait_message
@@ -22,11 +24,10 @@ bp = Blueprint("account", __name__)
 async def sessions_page() -> str:
     """List the user's signed-in browsers, each with a button to sign it out."""
     user = await current_user.user
-    current = await current_user.auth_session
     return await render_template(
         "account/sessions.html",
-        sessions=await sessions.list_for_user(get_session(), user.id),
-        current_id=current.id,
+        sessions=await sessions.list_for_user(get_session(), user.user_id),
+        current_id=user.session_id,
         revoke_form=RevokeSessionForm(),
         others_form=SignOutForm(),
     )
@@ -40,11 +41,10 @@ async def revoke_session() -> Response:
     if not form.validate_on_submit():
         raise CSRFError()
     user = await current_user.user
-    current = await current_user.auth_session
-    if await sessions.end(get_session(), form.session_id.data, user_id=user.id):
+    if await sessions.end(get_session(), form.session_id.data, user_id=user.user_id):
         await get_session().commit()
         audit("session.revoked", username_key=user.username_key, session_id=form.session_id.data)
-    if form.session_id.data == current.id:
+    if form.session_id.data == user.session_id:
         logout_user()
         return redirect(url_for("auth.signin"), 303)
     await flash("That session was signed out.")
@@ -58,10 +58,9 @@ async def revoke_other_sessions() -> Response:
     if not (await SignOutForm.from_request()).validate_on_submit():
         raise CSRFError()
     user = await current_user.user
-    current = await current_user.auth_session
-    count = await sessions.end_all(get_session(), user.id, keep=current.id)
+    count = await sessions.end_all(get_session(), user.user_id, keep=user.session_id)
     await get_session().commit()
-    audit("session.revoked", username_key=user.username_key, session_id=current.id, others=count)
+    audit("session.revoked", username_key=user.username_key, session_id=user.session_id, others=count)
     await flash(f"Signed out {count} other session{'' if count == 1 else 's'}.")
     return redirect(url_for("account.sessions_page"), 303)
 
@@ -86,12 +85,12 @@ async def password_submit() -> Response | tuple[str, int] | tuple[str, int, dict
             return await render_template("account/password.html", form=form), 429, {"Retry-After": str(wait)}
         if verified is not None:
             db = get_session()
-            user.password_hash = await hash_password(form.password.data)
-            current = await current_user.auth_session
+            new_hash = await hash_password(form.password.data)
+            await db.execute(update(User).where(User.id == user.user_id).values(password_hash=new_hash))
             # Whoever knew the old password may hold a session: end all but this one.
-            revoked = await sessions.end_all(db, user.id, keep=current.id)
+            revoked = await sessions.end_all(db, user.user_id, keep=user.session_id)
             await db.commit()
-            audit("password.changed", username_key=user.username_key, session_id=current.id, revoked=revoked)
+            audit("password.changed", username_key=user.username_key, session_id=user.session_id, revoked=revoked)
             await flash("Your password was changed and your other sessions were signed out.")
             return redirect(url_for("account.sessions_page"), 303)
         form.current.errors.append("That is not your current password.")

@@ -8,10 +8,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from . import sessions
+from .sessions import SignedIn
 from .db import get_session
 from .forms import CSRFError, SignInForm, SignOutForm, SignUpForm
-from .models import add_user, AuthSession, get_user_by_username, User, username_key
-from .passwords import hash_password, needs_rehash, Overloaded, verify_password
+from .models import add_user, get_user_by_username, User, username_key
+from .passwords import admit, hash_password, needs_rehash, Overloaded, verify_password
 from .security import audit, client_address
 from .throttle import Limits, wait_message
 
@@ -25,31 +26,27 @@ class CurrentUser(AuthUser):
 
     def __init__(self, auth_id: str | None, action: Action = Action.PASS) -> None:
         super().__init__(auth_id, action)
-        self._auth_session: AuthSession | None = None
+        self._signed_in: SignedIn | None = None
         self._resolved = auth_id is None
 
-    async def _resolve(self) -> AuthSession | None:
+    async def _resolve(self) -> SignedIn | None:
         if not self._resolved:
             self._resolved = True
-            self._auth_session = await sessions.resolve(
+            self._signed_in = await sessions.resolve(
                 get_session(), self.auth_id, address=client_address(), user_agent=request.user_agent.string
             )
-            if self._auth_session is None and self.action is Action.PASS:
+            if self._signed_in is None and self.action is Action.PASS:
                 self.action = Action.DELETE  # signed out, expired or revoked: drop the dead cookie
-        return self._auth_session
+        return self._signed_in
 
     @property
     async def is_authenticated(self) -> bool:
         return await self._resolve() is not None
 
     @property
-    async def auth_session(self) -> AuthSession | None:
+    async def user(self) -> SignedIn | None:
+        """The signed-in user (user_id, username, username_key) and their session_id."""
         return await self._resolve()
-
-    @property
-    async def user(self) -> User | None:
-        auth_session = await self._resolve()
-        return None if auth_session is None else auth_session.user
 
 
 def safe_next(target: str | None) -> str:
@@ -78,6 +75,7 @@ async def authenticate(username: str, password: str) -> tuple[User | None, int]:
     A throttled attempt costs no bcrypt work. Otherwise every attempt costs one bcrypt check,
     against a dummy hash for unknown names, so timing tells no one which names exist.
     """
+    admit()  # a sign-in that would be refused for overload touches no database first
     db = get_session()
     limits = Limits(username, client_address())
     if wait := await limits.wait(db):
@@ -161,7 +159,7 @@ async def signup_submit() -> Response | tuple[str, int]:
     """Create an account and sign it in."""
     form = await SignUpForm.from_request()
     if form.validate_on_submit():
-        password_hash = await hash_password(form.password.data)
+        password_hash = await hash_password(form.password.data)  # refused at once when overloaded
         db = get_session()
         try:
             user = await add_user(db, form.username.data, password_hash)
@@ -186,7 +184,7 @@ async def signout() -> Response:
     await end_current_session()
     await get_session().commit()
     if user is not None:
-        audit("signout", username_key=user.username_key, session_id=sessions.token_hash(current_user.auth_id))
+        audit("signout", username_key=user.username_key, session_id=user.session_id)
     logout_user()
     session.pop("csrf", None)
     response = redirect(url_for("auth.signin"), 303)

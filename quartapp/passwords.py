@@ -34,12 +34,16 @@ class Hasher:
         self.dummy_hash = b""
         self.seconds_per_hash = 0.0
 
-    async def run(self, func: Callable[..., T], *args: object) -> T:
-        """Run func in the pool, or raise Overloaded at once if the queue is full."""
-        # Admission control: past what the pool can start soon, a sign-in is refused in
-        # microseconds instead of queueing for seconds while its client times out and retries.
+    def admit(self) -> None:
+        """Raise Overloaded if the pool has more work queued than it can start soon."""
+        # Admission control: past that point a sign-in is refused in microseconds instead of
+        # queueing for seconds while its client times out and retries.
         if self.pending >= self.capacity:
             raise Overloaded(retry_after=max(1, math.ceil(self.capacity / self.threads * self.seconds_per_hash)))
+
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        """Run func in the pool, or raise Overloaded at once if the queue is full."""
+        self.admit()
         self.pending += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self.pool, func, *args)
@@ -87,6 +91,11 @@ def _check(password: bytes, password_hash: bytes) -> bool:
         return bcrypt.checkpw(password, password_hash)
     except ValueError:  # a malformed stored hash signs nobody in
         return False
+
+
+def admit() -> None:
+    """Raise Overloaded now if the hash queue is full, before the request costs anything else."""
+    current_app.extensions["hasher"].admit()
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -1,9 +1,11 @@
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from quart import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import AuthSession, User, USER_AGENT_MAX_LENGTH, utcnow
@@ -42,24 +44,45 @@ async def start(db: AsyncSession, user: User, *, remember: bool, address: str, u
     return token
 
 
-def is_live(auth_session: AuthSession, now: datetime) -> bool:
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a live session belongs to: what a signed-in request needs to know."""
+
+    session_id: str
+    user_id: int
+    username: str
+    username_key: str
+
+
+def is_live(auth_session: AuthSession | Row, now: datetime) -> bool:
     """Return whether a session is within both its absolute and its idle lifetime."""
     _, idle = _lifetimes(auth_session.remember)
     return auth_session.expires_at > now and auth_session.last_seen_at + idle > now
 
 
-async def resolve(db: AsyncSession, token: str, *, address: str, user_agent: str) -> AuthSession | None:
-    """Return the live session named by token, with its user, recording its use."""
-    auth_session = await db.get(AuthSession, token_hash(token))
+async def resolve(db: AsyncSession, token: str, *, address: str, user_agent: str) -> SignedIn | None:
+    """Return who the live session named by token belongs to, recording its use."""
+    # One query of plain columns: every signed-in request runs it, and ORM objects would
+    # cost more than the query itself.
+    session_id = token_hash(token)
+    row = (
+        await db.execute(
+            select(AuthSession.remember, AuthSession.expires_at, AuthSession.last_seen_at, User.id, User.username, User.username_key)
+            .join(User)
+            .where(AuthSession.id == session_id)
+        )
+    ).first()
     now = utcnow()
-    if auth_session is None or not is_live(auth_session, now):
+    if row is None or not is_live(row, now):
         return None
-    if now - auth_session.last_seen_at >= TOUCH_INTERVAL:
-        auth_session.last_seen_at = now
-        auth_session.address = address
-        auth_session.user_agent = user_agent[:USER_AGENT_MAX_LENGTH]
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        await db.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id)
+            .values(last_seen_at=now, address=address, user_agent=user_agent[:USER_AGENT_MAX_LENGTH])
+        )
         await db.commit()
-    return auth_session
+    return SignedIn(session_id, row.id, row.username, row.username_key)
 
 
 async def list_for_user(db: AsyncSession, user_id: int) -> list[AuthSession]:
