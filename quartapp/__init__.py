@@ -18,6 +18,11 @@ class QuartApp(Quart):
     session_interface = SessionInterface()
 
     async def handle_request(self, request: Request) -> Any:
+        hasher = self.extensions.get("hasher")
+        if request.method == "POST" and request.path in passwords.HASHING_FORMS and hasher and hasher.full():
+            # Shed load at the door: a form that would wait for bcrypt is refused before its
+            # body is read or a context pushed, so a flood of them costs microseconds each.
+            return await security.security_headers(hasher.refusal())
         # Quart cancels a request's task when its client disconnects. A cancel landing inside
         # an aiosqlite query leaves the SQLite file locked until the garbage collector runs,
         # and one landing between two writes leaves half a unit of work. So a request, once

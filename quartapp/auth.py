@@ -82,6 +82,9 @@ async def authenticate(username: str, password: str) -> tuple[User | None, int]:
         audit("signin.throttled", username_key=username_key(username), retry_after=wait)
         return None, wait
     user = await get_user_by_username(db, username)
+    # End the read transaction, so its pooled connection is free while bcrypt runs (a third
+    # of a second at cost 12); the user object stays readable (expire_on_commit=False).
+    await db.commit()
     verified = await verify_password(password, user.password_hash if user else None)
     if verified and user is not None:
         await limits.record_success(db)

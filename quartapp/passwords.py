@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import bcrypt
-from quart import current_app, Quart
+from quart import current_app, Quart, render_template, Response
 from werkzeug.exceptions import ServiceUnavailable
 
 # bcrypt reads at most 72 bytes and bcrypt 5 raises beyond that; longer passwords are refused
@@ -33,13 +33,26 @@ class Hasher:
         self.rounds = rounds
         self.dummy_hash = b""
         self.seconds_per_hash = 0.0
+        self.refusal_page = ""
+
+    def full(self) -> bool:
+        """Return whether the pool has more work queued than it can start soon."""
+        return self.pending >= self.capacity
+
+    def retry_after(self) -> int:
+        """Seconds until the work queued now is done, at least 1."""
+        return max(1, math.ceil(self.capacity / self.threads * self.seconds_per_hash))
 
     def admit(self) -> None:
-        """Raise Overloaded if the pool has more work queued than it can start soon."""
+        """Raise Overloaded if the pool is full."""
         # Admission control: past that point a sign-in is refused in microseconds instead of
         # queueing for seconds while its client times out and retries.
-        if self.pending >= self.capacity:
-            raise Overloaded(retry_after=max(1, math.ceil(self.capacity / self.threads * self.seconds_per_hash)))
+        if self.full():
+            raise Overloaded(retry_after=self.retry_after())
+
+    def refusal(self) -> Response:
+        """The 503 page for a hashing form submitted while the pool is full."""
+        return Response(self.refusal_page, 503, {"Retry-After": str(self.retry_after())}, mimetype="text/html")
 
     async def run(self, func: Callable[..., T], *args: object) -> T:
         """Run func in the pool, or raise Overloaded at once if the queue is full."""
@@ -75,6 +88,8 @@ def init_app(app: Quart) -> None:
         started = time.perf_counter()
         hasher.dummy_hash = await hasher.run(_hash, b"not a password", hasher.rounds)
         hasher.seconds_per_hash = time.perf_counter() - started
+        async with app.test_request_context("/signin"):
+            hasher.refusal_page = await render_template("error.html", error=Overloaded())
         app.extensions["hasher"] = hasher
 
     @app.after_serving
@@ -91,6 +106,10 @@ def _check(password: bytes, password_hash: bytes) -> bool:
         return bcrypt.checkpw(password, password_hash)
     except ValueError:  # a malformed stored hash signs nobody in
         return False
+
+
+# The forms whose submission costs a bcrypt run.
+HASHING_FORMS = frozenset({"/signin", "/signup", "/password"})
 
 
 def admit() -> None:

@@ -76,6 +76,7 @@ async def test_signins_past_the_queue_limit_are_refused_at_once(tmp_path, monkey
         assert refused.status_code == 503
         assert int(refused.headers["Retry-After"]) >= 1
         assert "Too many people are signing in right now." in await refused.get_data(as_text=True)
+        assert refused.headers["Cache-Control"] == "no-store" and "Content-Security-Policy" in refused.headers
         release.set()
         assert [(await first).status_code, (await second).status_code] == [303, 303]
         assert app.extensions["hasher"].pending == 0
