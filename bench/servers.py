@@ -1,14 +1,10 @@
 import os
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, UTC
 from pathlib import Path
@@ -17,10 +13,11 @@ import psutil
 
 from quartapp.models import username_key
 
+from tests.serving import free_port, wait_until_healthy
+
 from .settings import ROOT
 
 BIN = Path(sys.executable).parent
-STARTUP_TIMEOUT = 30.0
 SHUTDOWN_TIMEOUT = 15.0
 BASELINE_WORKERS = 2
 
@@ -67,12 +64,6 @@ def _cmdline(process: psutil.Process) -> list[str]:
         return process.cmdline()
     except psutil.Error:
         return []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def usernames(count: int) -> list[str]:
@@ -168,25 +159,10 @@ def _serve(
         )
     server = Server(name, f"http://127.0.0.1:{port}", process, log, **details)
     try:
-        _wait_until_healthy(server)
+        wait_until_healthy(server.url, server.process, server.log)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def _wait_until_healthy(server: Server) -> None:
-    """Poll /healthz until it answers 200."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            status = server.process.returncode
-            raise RuntimeError(f"{server.name} exited with status {status}:\n{server.log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{server.name} did not answer within {STARTUP_TIMEOUT:.0f} s:\n{server.log.read_text()}")

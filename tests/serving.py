@@ -1,4 +1,7 @@
-"""Serving the app as `make run` does: alembic, then hypercorn with hypercorn.toml, in a process group."""
+"""Serving the app as `make run` does: alembic, then hypercorn with hypercorn.toml, in a process group.
+
+Shared by the tests and by `make bench`, so it needs nothing but the standard library.
+"""
 
 import os
 import signal
@@ -12,8 +15,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
@@ -54,7 +55,7 @@ def app_env(**settings: str) -> dict[str, str]:
 def migrate(env: dict[str, str]) -> None:
     result = subprocess.run([BIN / "alembic", "upgrade", "head"], cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        pytest.fail(f"alembic upgrade head failed:\n{result.stdout}{result.stderr}")
+        raise RuntimeError(f"alembic upgrade head failed:\n{result.stdout}{result.stderr}")
 
 
 @contextmanager
@@ -73,23 +74,23 @@ def serve(env: dict[str, str], folder: Path, options: Sequence[str] = ()) -> Ite
         )
     server = Server(url, process, log)
     try:
-        wait_until_healthy(server)
+        wait_until_healthy(url, process, log)
         yield server
     finally:
         server.stop()
 
 
-def wait_until_healthy(server: Server) -> None:
-    """Poll /healthz until it answers 200; fail with the server's log if it never does."""
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll url's /healthz until it answers 200; raise with the server's log if it never does."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"hypercorn exited with status {server.process.returncode}:\n{server.log.read_text()}")
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode}:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.1)
-    pytest.fail(f"{server.url}/healthz did not answer within {STARTUP_TIMEOUT:.0f} s:\n{server.log.read_text()}")
+    raise RuntimeError(f"{url}/healthz did not answer within {STARTUP_TIMEOUT:.0f} s:\n{log.read_text()}")
