@@ -73,3 +73,11 @@ async def test_healthz_and_signin_answer_503_when_the_database_is_unreadable(app
     assert response.headers["Retry-After"]
     assert "Temporarily unavailable" in await response.get_data(as_text=True)
     assert auth_cookie(response) is None
+
+
+async def test_signup_hints_are_tied_to_their_fields(client):
+    page = await (await client.get("/signup")).get_data(as_text=True)
+    assert 'aria-describedby="username-hint"' in page and 'id="username-hint"' in page
+    assert 'aria-describedby="password-hint"' in page and "At least 8 characters." in page
+    assert (await client.get("/static/favicon.svg")).status_code == 200
+    assert 'rel="icon"' in page
