@@ -1,6 +1,5 @@
 import os
 import secrets
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -13,23 +12,19 @@ import psutil
 
 from quartapp.models import username_key
 
-from tests.serving import free_port, wait_until_healthy
+from tests.serving import free_port, Server as Served, wait_until_healthy
 
 from .settings import ROOT
 
 BIN = Path(sys.executable).parent
-SHUTDOWN_TIMEOUT = 15.0
 BASELINE_WORKERS = 2
 
 
 @dataclass
-class Server:
+class Server(Served):
     """One served app under test: where it listens and the processes that serve it."""
 
     name: str
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
     serving: str  # how: the server program and its worker class
     auth_cookie: str  # the cookie a successful sign-in must set
     light_route: str  # a route without database, session or template, to measure GET / against
@@ -46,17 +41,6 @@ class Server:
     def worker_rss(self) -> list[int]:
         """Return the resident set size of each worker, in bytes."""
         return [worker.memory_info().rss for worker in self.workers()]
-
-    def stop(self) -> None:
-        """SIGTERM the server's process group, then SIGKILL it if it does not exit in time."""
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(SHUTDOWN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        except ProcessLookupError:
-            self.process.wait()
 
 
 def _cmdline(process: psutil.Process) -> list[str]:
@@ -157,7 +141,7 @@ def _serve(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so its workers stop with it
         )
-    server = Server(name, f"http://127.0.0.1:{port}", process, log, **details)
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log, name=name, **details)
     try:
         wait_until_healthy(server.url, server.process, server.log)
     except BaseException:

@@ -2,8 +2,9 @@ import asyncio
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
@@ -93,11 +94,18 @@ async def create_schema(app: Quart) -> None:
         await connection.run_sync(Model.metadata.create_all)
 
 
-@pytest.fixture
-async def app(tmp_path: Path):
-    app = make_app(tmp_path)
+@asynccontextmanager
+async def running_app(tmp_path: Path, **config: object) -> AsyncIterator[Quart]:
+    """Serve an app made by make_app (its start-up and shutdown run) on a fresh schema."""
+    app = make_app(tmp_path, **config)
     async with app.test_app():
         await create_schema(app)
+        yield app
+
+
+@pytest.fixture
+async def app(tmp_path: Path):
+    async with running_app(tmp_path) as app:
         yield app
 
 

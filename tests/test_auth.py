@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from quartapp.models import AuthSession
 
-from .conftest import auth_cookie, AuthActions, csrf_token, PASSWORD, usernames
+from .conftest import auth_cookie, AuthActions, csrf_token, PASSWORD, running_app, usernames
 
 
 async def count_sessions(app) -> int:
@@ -125,11 +125,7 @@ async def test_a_token_from_another_visitor_is_refused(app, client):
 
 
 async def test_a_stale_csrf_token_is_refused(tmp_path):
-    from .conftest import create_schema, make_app
-
-    app = make_app(tmp_path, CSRF_TIME_LIMIT=-1)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, CSRF_TIME_LIMIT=-1) as app:
         actions = AuthActions(app.test_client())
         assert (await actions.signup()).status_code == 400
         assert await usernames(app) == []
@@ -177,11 +173,7 @@ async def test_signup_of_a_taken_name_in_any_case_is_a_form_error(app, auth):
 
 @pytest.mark.parametrize("queue_limit", [20, None], ids=["all-admitted", "default-admission"])
 async def test_concurrent_signups_of_one_name_create_exactly_one_account(tmp_path, queue_limit):
-    from .conftest import create_schema, make_app
-
-    app = make_app(tmp_path, HASH_QUEUE_LIMIT=queue_limit)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, HASH_QUEUE_LIMIT=queue_limit) as app:
         clients = [AuthActions(app.test_client()) for _ in range(20)]
         tokens = [await c.token("/signup") for c in clients]
 

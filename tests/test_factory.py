@@ -2,7 +2,7 @@ import pytest
 
 from quartapp import create_app
 
-from .conftest import auth_cookie, AuthActions, create_schema, make_app
+from .conftest import auth_cookie, AuthActions, make_app, running_app
 
 
 def test_config_precedence_defaults_then_environment_then_test_config(tmp_path, monkeypatch):
@@ -39,9 +39,7 @@ def test_bad_settings_fail_at_start_up(tmp_path, name, value):
 
 
 async def test_cookies_over_https_are_secure_and_host_prefixed(tmp_path):
-    app = make_app(tmp_path)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path) as app:
         client = app.test_client()
         page = await client.get("/signup", scheme="https")
         assert page.headers["Set-Cookie"].startswith("__Host-quartapp_session=")
@@ -64,9 +62,7 @@ async def test_cookies_over_https_are_secure_and_host_prefixed(tmp_path):
 
 
 async def test_cookie_secure_false_serves_plain_http_behind_any_scheme(tmp_path):
-    app = make_app(tmp_path, COOKIE_SECURE=False)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, COOKIE_SECURE=False) as app:
         client = app.test_client()
         page = await client.get("/signup", scheme="https")
         assert page.headers["Set-Cookie"].startswith("quartapp_session=")

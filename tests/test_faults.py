@@ -5,7 +5,7 @@ import time
 import pytest
 from sqlalchemy import make_url
 
-from .conftest import AuthActions, create_schema, database_url, make_app, postgres_only, sqlite_only, usernames
+from .conftest import AuthActions, database_url, postgres_only, running_app, sqlite_only, usernames
 
 
 async def expect_unavailable(visitor: AuthActions) -> None:
@@ -29,9 +29,7 @@ async def expect_available(visitor: AuthActions) -> None:
 
 @sqlite_only
 async def test_an_unreadable_sqlite_file_is_a_503_until_it_is_back(tmp_path):
-    app = make_app(tmp_path, DB_POOL_RECYCLE=0)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, DB_POOL_RECYCLE=0) as app:
         visitor = AuthActions(app.test_client())
         await visitor.signup("alice")
         await expect_available(visitor)
@@ -52,9 +50,7 @@ async def test_an_unreadable_sqlite_file_is_a_503_until_it_is_back(tmp_path):
 
 @sqlite_only
 async def test_a_locked_sqlite_database_is_a_503_and_nothing_is_half_written(tmp_path):
-    app = make_app(tmp_path, DB_QUERY_TIMEOUT=0.2)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, DB_QUERY_TIMEOUT=0.2) as app:
         outside = sqlite3.connect(tmp_path / "test.sqlite3", isolation_level=None)
         outside.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
         try:
@@ -133,9 +129,7 @@ def through(relay: Relay, tmp_path) -> str:
 
 @postgres_only
 async def test_postgresql_stopping_and_starting_is_a_503_then_recovery(tmp_path, relay):
-    app = make_app(tmp_path, DATABASE_URL=through(relay, tmp_path))
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, DATABASE_URL=through(relay, tmp_path)) as app:
         visitor = AuthActions(app.test_client())
         await visitor.signup("alice")
         await expect_available(visitor)
@@ -150,9 +144,7 @@ async def test_postgresql_stopping_and_starting_is_a_503_then_recovery(tmp_path,
 
 @postgres_only
 async def test_an_unreachable_postgresql_is_a_503_within_the_connect_timeout(tmp_path, relay):
-    app = make_app(tmp_path, DATABASE_URL=through(relay, tmp_path), DB_CONNECT_TIMEOUT=0.5, HEALTH_TIMEOUT=1)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, DATABASE_URL=through(relay, tmp_path), DB_CONNECT_TIMEOUT=0.5, HEALTH_TIMEOUT=1) as app:
         visitor = AuthActions(app.test_client())
         await visitor.signup("alice")
         await relay.stop()

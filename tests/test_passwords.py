@@ -52,11 +52,9 @@ async def test_bcrypt_runs_off_the_event_loop_in_a_bounded_pool(app, monkeypatch
 
 
 async def test_signins_past_the_queue_limit_are_refused_at_once(tmp_path, monkeypatch):
-    from .conftest import AuthActions, create_schema, make_app
+    from .conftest import AuthActions, running_app
 
-    app = make_app(tmp_path, HASH_WORKERS=1, HASH_QUEUE_LIMIT=1)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, HASH_WORKERS=1, HASH_QUEUE_LIMIT=1) as app:
         await AuthActions(app.test_client()).signup("alice")
         release = threading.Event()
         real_checkpw = bcrypt.checkpw

@@ -7,7 +7,7 @@ import pytest
 
 from quartapp.models import User
 
-from .conftest import AuthActions, create_schema, make_app, PASSWORD, rows
+from .conftest import AuthActions, create_schema, make_app, PASSWORD, rows, running_app
 
 NEW = "a brand new passphrase"
 
@@ -56,9 +56,7 @@ async def test_a_refused_password_change_says_why_and_changes_nothing(app, auth,
 
 
 async def test_the_new_password_may_not_be_the_username(tmp_path):
-    app = make_app(tmp_path, PASSWORD_MIN_LENGTH=4)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, PASSWORD_MIN_LENGTH=4) as app:
         auth = AuthActions(app.test_client())
         await auth.signup("Alice")
         response = await change(auth, new="aLiCe")

@@ -1,6 +1,6 @@
 from quartapp.models import AuthSession
 
-from .conftest import auth_cookie, AuthActions, create_schema, make_app, rows
+from .conftest import auth_cookie, AuthActions, rows, running_app
 
 PROXY = "10.0.0.2"
 
@@ -14,9 +14,7 @@ class BehindProxy(AuthActions):
 
 
 async def test_a_trusted_proxy_names_the_client_and_the_scheme(tmp_path):
-    app = make_app(tmp_path, TRUSTED_PROXIES=["10.0.0.0/24"])
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, TRUSTED_PROXIES=["10.0.0.0/24"]) as app:
         visitor = BehindProxy(app.test_client(), peer=PROXY, forwarded_for="198.51.100.1, 203.0.113.9")
         response = await visitor.signup("alice")
         assert response.status_code == 303
@@ -27,9 +25,7 @@ async def test_a_trusted_proxy_names_the_client_and_the_scheme(tmp_path):
 
 
 async def test_forwarded_headers_from_anyone_else_are_ignored(tmp_path):
-    app = make_app(tmp_path, TRUSTED_PROXIES=["10.0.0.0/24"])
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, TRUSTED_PROXIES=["10.0.0.0/24"]) as app:
         visitor = BehindProxy(app.test_client(), peer="192.0.2.50", forwarded_for="203.0.113.9")
         response = await visitor.signup("alice")
         assert "Secure" not in auth_cookie(response)
@@ -38,18 +34,14 @@ async def test_forwarded_headers_from_anyone_else_are_ignored(tmp_path):
 
 
 async def test_without_trusted_proxies_forwarded_headers_are_ignored(tmp_path):
-    app = make_app(tmp_path)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path) as app:
         await BehindProxy(app.test_client(), peer=PROXY, forwarded_for="203.0.113.9").signup("alice")
         [session] = await rows(app, AuthSession)
         assert session.address == PROXY
 
 
 async def test_throttling_counts_the_forwarded_client_not_the_proxy(tmp_path):
-    app = make_app(tmp_path, TRUSTED_PROXIES=[PROXY], THROTTLE_ADDRESS_FAILURES=2)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, TRUSTED_PROXIES=[PROXY], THROTTLE_ADDRESS_FAILURES=2) as app:
         attacker = BehindProxy(app.test_client(), peer=PROXY, forwarded_for="203.0.113.66")
         for name in ("ann", "bob", "cy"):
             assert (await attacker.signin(name, "wrong password")).status_code == 200

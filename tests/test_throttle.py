@@ -6,7 +6,7 @@ import pytest
 from quartapp.housekeeping import run_once
 from quartapp.models import Throttle
 
-from .conftest import auth_cookie, AuthActions, create_schema, make_app, PASSWORD, rows
+from .conftest import auth_cookie, AuthActions, PASSWORD, rows, running_app
 
 WRONG = "not the password"
 
@@ -72,9 +72,7 @@ async def test_a_quiet_window_forgets_old_failures(app, auth, clock):
 
 
 async def test_the_address_limit_spans_usernames_but_not_addresses(tmp_path, clock):
-    app = make_app(tmp_path, THROTTLE_ADDRESS_FAILURES=3)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, THROTTLE_ADDRESS_FAILURES=3) as app:
         office = AuthActions(app.test_client(), address="203.0.113.7")
         for name in ("ann", "bob", "cy", "dee"):
             assert await fail(office, name) == [200]
@@ -84,9 +82,7 @@ async def test_the_address_limit_spans_usernames_but_not_addresses(tmp_path, clo
 
 
 async def test_ipv6_addresses_are_throttled_by_their_slash_64(tmp_path, clock):
-    app = make_app(tmp_path, THROTTLE_ADDRESS_FAILURES=1)
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, THROTTLE_ADDRESS_FAILURES=1) as app:
         for host in ("2001:db8:1:2::1", "2001:db8:1:2::2"):
             assert await fail(AuthActions(app.test_client(), address=host), f"user{host[-1]}") == [200]
         neighbour = AuthActions(app.test_client(), address="2001:db8:1:2:ffff::9")
@@ -96,9 +92,7 @@ async def test_ipv6_addresses_are_throttled_by_their_slash_64(tmp_path, clock):
 
 
 async def test_concurrent_failures_are_all_counted(tmp_path, clock):
-    app = make_app(tmp_path, HASH_QUEUE_LIMIT=12)  # no sign-in is refused for overload here
-    async with app.test_app():
-        await create_schema(app)
+    async with running_app(tmp_path, HASH_QUEUE_LIMIT=12) as app:  # no sign-in is refused for overload here
         visitors = [AuthActions(app.test_client(), address=f"192.0.2.{i}") for i in range(12)]
         await asyncio.gather(*(fail(v) for v in visitors))
         counts = {row.failures for row in await rows(app, Throttle)}
