@@ -8,7 +8,7 @@ from ua_parser import parse
 from werkzeug.wrappers import Response
 
 from . import sessions
-from .auth import authenticate
+from .credentials import authenticate
 from .db import get_session
 from .forms import ChangePasswordForm, CSRFError, RevokeSessionForm, SignOutForm
 from .models import User

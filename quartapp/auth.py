@@ -1,20 +1,20 @@
 import string
 from urllib.parse import urlsplit
 
-from quart import Blueprint, current_app, redirect, render_template, request, session, url_for
+from quart import Blueprint, redirect, render_template, request, session, url_for
 from quart_auth import Action, AuthUser, current_user, login_user, logout_user
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from . import sessions
-from .sessions import SignedIn
+from .credentials import authenticate
 from .db import get_session
 from .forms import CSRFError, SignInForm, SignOutForm, SignUpForm
-from .models import add_user, get_user_by_username, User, username_key
-from .passwords import admit, hash_password, needs_rehash, Overloaded, verify_password
+from .models import add_user, User
+from .passwords import hash_password
 from .security import audit, client_address
-from .throttle import Limits, wait_message
+from .sessions import SignedIn
+from .throttle import wait_message
 
 bp = Blueprint("auth", __name__)
 
@@ -67,49 +67,6 @@ async def redirect_to_signin(error: Exception) -> Response:
     """Send an anonymous visitor of a protected page to sign in, then back."""
     target = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
     return redirect(url_for("auth.signin", next=target))
-
-
-async def authenticate(username: str, password: str) -> tuple[User | None, int]:
-    """Check a username and password under throttling: (the user or None, seconds to wait).
-
-    A throttled attempt costs no bcrypt work. Otherwise every attempt costs one bcrypt check,
-    against a dummy hash for unknown names, so timing tells no one which names exist.
-    """
-    admit()  # a sign-in that would be refused for overload touches no database first
-    db = get_session()
-    limits = Limits(username, client_address())
-    if wait := await limits.wait(db):
-        audit("signin.throttled", username_key=username_key(username), retry_after=wait)
-        return None, wait
-    user = await get_user_by_username(db, username)
-    # End the read transaction, so its pooled connection is free while bcrypt runs (a third
-    # of a second at cost 12); the user object stays readable (expire_on_commit=False).
-    await db.commit()
-    verified = await verify_password(password, user.password_hash if user else None)
-    if verified and user is not None:
-        await limits.record_success(db)
-        await db.commit()
-        if needs_rehash(user.password_hash):
-            # After the response: the new hash costs a full bcrypt run nobody should wait for.
-            current_app.add_background_task(_upgrade_hash, user.id, user.password_hash, password)
-        return user, 0
-    await limits.record_failure(db)
-    await db.commit()
-    audit("signin.failure", username_key=username_key(username))
-    return None, 0
-
-
-async def _upgrade_hash(user_id: int, old_hash: str, password: str) -> None:
-    """Re-hash a password at the configured cost, unless it was changed in the meantime."""
-    try:
-        new_hash = await hash_password(password)
-    except Overloaded:
-        return  # sign-ins come first; the next sign-in will try again
-    db = get_session()
-    await db.execute(
-        update(User).where(User.id == user_id, User.password_hash == old_hash).values(password_hash=new_hash)
-    )
-    await db.commit()
 
 
 async def sign_in(user: User, *, remember: bool) -> None:
