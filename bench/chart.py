@@ -15,10 +15,10 @@ def probe_chart(run: dict[str, Any], path: Path) -> None:
     # Figure rather than pyplot: no global state and no GUI backend, only a PNG file.
     figure = Figure(figsize=(10, 3.2 * len(servers)), layout="constrained")
     axes = figure.subplots(len(servers), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
-    for ax, (name, server) in zip(axes, servers.items()):
+    for ax, (name, server) in zip(axes, servers.items(), strict=True):
         flood = server["flood"]
         columns = flood["samples"]["columns"]
-        rows = [dict(zip(columns, row)) for row in flood["samples"]["rows"]]
+        rows = [dict(zip(columns, row, strict=True)) for row in flood["samples"]["rows"]]
         ax.axvspan(0, flood["seconds"], color="tab:red", alpha=0.07, label=f"{flood['clients']}-client sign-in flood")
         for probe_path, colour in COLOURS.items():
             ok = [r for r in rows if r["path"] == probe_path and not r["error"]]

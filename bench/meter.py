@@ -23,7 +23,7 @@ def _listen_overflows() -> int:
     """Return how often a listening socket's accept queue was full, since boot (all sockets)."""
     lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines() if line.startswith("TcpExt:")]
     try:
-        return int(dict(zip(lines[0], lines[1]))["ListenOverflows"])
+        return int(dict(zip(lines[0], lines[1], strict=True))["ListenOverflows"])
     except (IndexError, KeyError):
         return 0
 

@@ -42,7 +42,8 @@ def _page_errors(r: Results) -> str:
 
 
 def _light(r: Results) -> str:
-    return next(path for path in r["pages"]["routes"] if path != "/healthz")
+    light: str = next(path for path in r["pages"]["routes"] if path != "/healthz")
+    return light
 
 
 def _ratio(pages: Results) -> str:
@@ -82,7 +83,9 @@ def _rows(run: Results) -> list[Row]:
         ("flood: /healthz p99 / /signin p99", lambda r: " / ".join(
             ms(_at(r, flood_probe)["paths"][path]["latency_ms"]["p99"]) for path in ("/healthz", "/signin")
         )),
-        ("probe errors idle / flood", lambda r: f"{_at(r, 'flood.probe.idle')['errors']} / {_at(r, flood_probe)['errors']}"),
+        ("probe errors idle / flood", lambda r: " / ".join(
+            str(_at(r, phase)["errors"]) for phase in ("flood.probe.idle", flood_probe)
+        )),
         ("flood: sign-ins/s, p99, refused", lambda r: "{per_s:.2f}, {p99}, {refused}".format(
             **r["flood"]["sign_ins"], p99=ms(_at(r, "flood.sign_ins.latency_ms.p99"))
         )),

@@ -6,8 +6,19 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from .load import cookie_header, ERROR, new_cookie_jar, page_clients, probe, REFUSED, Sample
-from .load import sign_in, sign_in_clients, SIGNED_IN, SignIn
+from .load import (
+    cookie_header,
+    ERROR,
+    new_cookie_jar,
+    page_clients,
+    probe,
+    REFUSED,
+    Sample,
+    sign_in,
+    sign_in_clients,
+    SIGNED_IN,
+    SignIn,
+)
 from .servers import Server
 from .settings import Settings
 from .stats import latency_summary
@@ -141,7 +152,12 @@ async def signed_in_pages(server: Server, settings: Settings, names: list[str]) 
         routes[path] = summarize_samples(samples, seconds)
     # The cheapest route is the one served fastest: which one that is depends on the server.
     cheapest = max(routes, key=lambda path: routes[path]["per_s"])
-    result = {"clients": clients, "seconds": seconds, "home": summarize_samples(home, seconds), "routes": routes}
+    result: dict[str, Any] = {
+        "clients": clients,
+        "seconds": seconds,
+        "home": summarize_samples(home, seconds),
+        "routes": routes,
+    }
     fastest = routes[cheapest]["per_s"]
     ratio = round(result["home"]["per_s"] / fastest, 3) if fastest else None
     return result | {"cheapest_route": cheapest, "ratio": ratio}

@@ -11,8 +11,8 @@ from pathlib import Path
 import psutil
 
 from quartapp.models import username_key
-
-from tests.serving import free_port, Server as Served, wait_until_healthy
+from tests.serving import free_port, wait_until_healthy
+from tests.serving import Server as Served
 
 from .settings import ROOT
 
@@ -94,7 +94,14 @@ def start_quartapp(folder: Path, cost: int, password_hash: str, names: list[str]
         [(name, username_key(name), password_hash, created) for name in names],
     )
     port = free_port()
-    command = [BIN / "hypercorn", "--config", "hypercorn.toml", "--bind", f"127.0.0.1:{port}", "quartapp:create_app()"]
+    command: list[str | Path] = [
+        BIN / "hypercorn",
+        "--config",
+        "hypercorn.toml",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "quartapp:create_app()",
+    ]
     worker_class = tomllib.loads((ROOT / "hypercorn.toml").read_text()).get("worker_class", "asyncio")
     return _serve(
         "quartapp", command, env, port, folder, serving=f"hypercorn.toml: hypercorn, {worker_class}",
@@ -113,7 +120,7 @@ def start_baseline(folder: Path, cost: int, password_hash: str, names: list[str]
     _run([BIN / "flask", "--app", "bench.baseline", "init-db"], env, "flask init-db")
     _insert_users(database, "INSERT INTO users (username, password) VALUES (?, ?)", [(n, password_hash) for n in names])
     port = free_port()
-    command = [
+    command: list[str | Path] = [
         BIN / "gunicorn",
         "--workers", str(BASELINE_WORKERS),
         "--worker-class", "sync",
@@ -148,5 +155,3 @@ def _serve(
         server.stop()
         raise
     return server
-
-

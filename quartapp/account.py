@@ -2,12 +2,13 @@ from datetime import datetime
 from functools import lru_cache
 
 from quart import Blueprint, flash, redirect, render_template, url_for
-from quart_auth import current_user, login_required, logout_user
+from quart_auth import login_required, logout_user
 from sqlalchemy import update
 from ua_parser import parse
 from werkzeug.wrappers import Response
 
 from . import sessions
+from .auth import signed_in
 from .credentials import authenticate
 from .db import get_session
 from .forms import ChangePasswordForm, CSRFError, RevokeSessionForm, SignOutForm
@@ -23,7 +24,7 @@ bp = Blueprint("account", __name__)
 @login_required
 async def sessions_page() -> str:
     """List the user's signed-in browsers, each with a button to sign it out."""
-    user = await current_user.user
+    user = await signed_in()
     return await render_template(
         "account/sessions.html",
         sessions=await sessions.list_for_user(get_session(), user.user_id),
@@ -40,7 +41,7 @@ async def revoke_session() -> Response:
     form = await RevokeSessionForm.from_request()
     if not form.validate_on_submit():
         raise CSRFError()
-    user = await current_user.user
+    user = await signed_in()
     if await sessions.end(get_session(), form.session_id.data, user_id=user.user_id):
         await get_session().commit()
         audit("session.revoked", username_key=user.username_key, session_id=form.session_id.data)
@@ -57,7 +58,7 @@ async def revoke_other_sessions() -> Response:
     """Sign out every session of the user but this one."""
     if not (await SignOutForm.from_request()).validate_on_submit():
         raise CSRFError()
-    user = await current_user.user
+    user = await signed_in()
     count = await sessions.end_all(get_session(), user.user_id, keep=user.session_id)
     await get_session().commit()
     audit("session.revoked", username_key=user.username_key, session_id=user.session_id, others=count)
@@ -68,7 +69,7 @@ async def revoke_other_sessions() -> Response:
 @bp.get("/password")
 @login_required
 async def password() -> str:
-    user = await current_user.user
+    user = await signed_in()
     return await render_template("account/password.html", form=ChangePasswordForm(username=user.username))
 
 
@@ -76,7 +77,7 @@ async def password() -> str:
 @login_required
 async def password_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Change the password, given the current one; every other session is signed out."""
-    user = await current_user.user
+    user = await signed_in()
     form = await ChangePasswordForm.from_request(username=user.username)
     if form.validate_on_submit():
         verified, wait = await authenticate(user.username, form.current.data)

@@ -1,8 +1,10 @@
 import string
+from typing import cast
 from urllib.parse import urlsplit
 
+import quart_auth
 from quart import Blueprint, redirect, render_template, request, session, url_for
-from quart_auth import Action, AuthUser, current_user, login_user, logout_user
+from quart_auth import Action, AuthUser, login_user, logout_user, Unauthorized
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -30,7 +32,7 @@ class CurrentUser(AuthUser):
         self._resolved = auth_id is None
 
     async def _resolve(self) -> SignedIn | None:
-        if not self._resolved:
+        if not self._resolved and self.auth_id is not None:
             self._resolved = True
             self._signed_in = await sessions.resolve(
                 get_session(), self.auth_id, address=client_address(), user_agent=request.user_agent.string
@@ -47,6 +49,18 @@ class CurrentUser(AuthUser):
     async def user(self) -> SignedIn | None:
         """The signed-in user (user_id, username, username_key) and their session_id."""
         return await self._resolve()
+
+
+# Quart-Auth's proxy to this request's user, typed as the class the app installs.
+current_user = cast(CurrentUser, quart_auth.current_user)
+
+
+async def signed_in() -> SignedIn:
+    """Return the signed-in user, in a view behind @login_required (anonymous: Unauthorized)."""
+    user = await current_user.user
+    if user is None:
+        raise Unauthorized()
+    return user
 
 
 def safe_next(target: str | None) -> str:

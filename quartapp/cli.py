@@ -100,10 +100,12 @@ def _run(app: Quart, command: Callable[[], Awaitable[T]]) -> T:
 
 def _checked_form(username: str, password: str) -> SignUpForm:
     """Apply the sign-up form's rules, raising the first complaint as a ClickException."""
-    form = SignUpForm(MultiDict({"username": username, "password": password, "confirm": password}), meta={"csrf": False})
+    form = SignUpForm(
+        MultiDict({"username": username, "password": password, "confirm": password}), meta={"csrf": False}
+    )
     if not form.validate():
-        field, errors = next(iter(form.errors.items()))
-        raise click.ClickException(f"{field}: {errors[0]}")
+        field = next(field for field in form if field.errors)
+        raise click.ClickException(f"{field.name}: {field.errors[0]}")
     return form
 
 

@@ -24,7 +24,7 @@ def cookie_name(name: str) -> str:
 class Auth(QuartAuth):
     """Quart-Auth whose cookie flag and name follow the app's cookie policy per request."""
 
-    @property  # type: ignore[override]
+    @property
     def cookie_secure(self) -> bool:
         return secure_cookies()
 
@@ -32,7 +32,7 @@ class Auth(QuartAuth):
     def cookie_secure(self, value: bool | None) -> None:
         """Ignored: COOKIE_SECURE decides."""
 
-    @property  # type: ignore[override]
+    @property
     def cookie_name(self) -> str | None:
         return None if self._cookie_name is None else cookie_name(self._cookie_name)
 

@@ -1,12 +1,14 @@
 from datetime import timedelta
-from typing import Self
+from typing import Any, Self
 
 import wtforms
 from quart import current_app, request, session
 from werkzeug.exceptions import BadRequest
-from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, StringField
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.csrf.session import SessionCSRF
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.widgets import HiddenInput, PasswordInput
 
 from .models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from .passwords import MAX_PASSWORD_BYTES, password_too_long
@@ -16,8 +18,32 @@ class CSRFError(BadRequest):
     description = "This form has expired or did not come from this site. Reload the page and try again."
 
 
+class Text(StringField):
+    """A text field that is "" rather than None when nothing was sent."""
+
+    data: str
+    errors: list[str]
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, default="", **kwargs)
+
+
+class Password(Text):
+    """WTForms' PasswordField: a Text field shown as a password input, never filled in."""
+
+    widget = PasswordInput()
+
+
+class Hidden(Text):
+    """WTForms' HiddenField: a Text field in a hidden input."""
+
+    widget = HiddenInput()
+
+
 class Form(wtforms.Form):
     """A form whose CSRF token is tied to the visitor's session cookie."""
+
+    csrf_token: CSRFTokenField
 
     class Meta:
         csrf = True
@@ -25,7 +51,7 @@ class Form(wtforms.Form):
 
         @property
         def csrf_secret(self) -> bytes:
-            return current_app.secret_key.encode()
+            return str(current_app.config["SECRET_KEY"]).encode()
 
         @property
         def csrf_context(self) -> object:
@@ -36,7 +62,7 @@ class Form(wtforms.Form):
             return timedelta(seconds=current_app.config["CSRF_TIME_LIMIT"])
 
     @classmethod
-    async def from_request(cls, **kwargs: object) -> Self:
+    async def from_request(cls, **kwargs: Any) -> Self:
         """Build the form from the POSTed body, or empty for any other method."""
         formdata = await request.form if request.method == "POST" else None
         return cls(formdata, **kwargs)
@@ -54,13 +80,17 @@ class Form(wtforms.Form):
         """The status of a page showing this form: a missing, stale or foreign token is a 400."""
         return 400 if self.csrf_token.errors else 200
 
+    def account_name(self) -> str | None:
+        """The username a password on this form must differ from, if any."""
+        return None
+
 
 def _valid_username(form: wtforms.Form, field: wtforms.Field) -> None:
     if not USERNAME_PATTERN.fullmatch(field.data):
         raise ValidationError("Use only letters, digits, dots, dashes and underscores.")
 
 
-def _acceptable_password(form: wtforms.Form, field: wtforms.Field) -> None:
+def _acceptable_password(form: Form, field: wtforms.Field) -> None:
     """The password policy: a minimum length, bcrypt's maximum, and not the username."""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(field.data) < minimum:
@@ -74,19 +104,19 @@ def _acceptable_password(form: wtforms.Form, field: wtforms.Field) -> None:
 
 
 class SignInForm(Form):
-    username = StringField("Username", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    username = Text("Username", validators=[DataRequired()])
+    password = Password("Password", validators=[DataRequired()])
     remember = BooleanField("Remember me")
 
 
 class SignUpForm(Form):
-    username = StringField(
+    username = Text(
         "Username",
         filters=[lambda value: normalize_username(value) if value else value],
         validators=[DataRequired(), Length(max=USERNAME_MAX_LENGTH), _valid_username],
     )
-    password = PasswordField("Password", validators=[DataRequired(), _acceptable_password])
-    confirm = PasswordField(
+    password = Password("Password", validators=[DataRequired(), _acceptable_password])
+    confirm = Password(
         "Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")]
     )
 
@@ -95,13 +125,13 @@ class SignUpForm(Form):
 
 
 class ChangePasswordForm(Form):
-    current = PasswordField("Current password", validators=[DataRequired()])
-    password = PasswordField("New password", validators=[DataRequired(), _acceptable_password])
-    confirm = PasswordField(
+    current = Password("Current password", validators=[DataRequired()])
+    password = Password("New password", validators=[DataRequired(), _acceptable_password])
+    confirm = Password(
         "Confirm new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")]
     )
 
-    def __init__(self, *args: object, username: str, **kwargs: object) -> None:
+    def __init__(self, *args: Any, username: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._username = username
 
@@ -114,4 +144,4 @@ class SignOutForm(Form):
 
 
 class RevokeSessionForm(Form):
-    session_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+    session_id = Hidden(validators=[DataRequired(), Length(max=64)])

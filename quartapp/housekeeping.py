@@ -1,5 +1,6 @@
 import asyncio
 import logging
+from typing import cast
 
 from quart import Quart
 
@@ -15,9 +16,10 @@ def init_app(app: Quart) -> None:
     async def loop() -> None:
         # A background task, so shutdown lets the pass in progress finish before the
         # engine is disposed (cancelling it mid-query could leave SQLite locked).
+        shutdown = cast(asyncio.Event, app.shutdown_event)  # Quart types it as a protocol without wait()
         while True:
             try:
-                await asyncio.wait_for(app.shutdown_event.wait(), app.config["HOUSEKEEPING_INTERVAL"])
+                await asyncio.wait_for(shutdown.wait(), app.config["HOUSEKEEPING_INTERVAL"])
                 return
             except TimeoutError:
                 await run_once(app)

@@ -1,4 +1,5 @@
 import asyncio
+import contextlib
 import math
 import os
 import threading
@@ -67,10 +68,9 @@ class Hasher:
 def _lower_priority(niceness: int) -> None:
     # Niceness is per thread on Linux: the hashing threads give way to the event loop, so
     # pages stay fast during a sign-in flood, yet take every CPU cycle nothing else wants.
-    try:
+    # Elsewhere (no setpriority, or not allowed) hashing at normal priority is still correct.
+    with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except (AttributeError, OSError):
-        pass  # another platform: hashing at normal priority is still correct
 
 
 def init_app(app: Quart) -> None:
@@ -82,7 +82,12 @@ def init_app(app: Quart) -> None:
         # would only queue inside the OS instead of in the pool.
         threads = app.config["HASH_WORKERS"] or os.cpu_count() or 1
         queue_limit = app.config["HASH_QUEUE_LIMIT"]
-        hasher = Hasher(threads, 2 * threads if queue_limit is None else queue_limit, app.config["BCRYPT_ROUNDS"], app.config["HASH_NICENESS"])
+        hasher = Hasher(
+            threads,
+            2 * threads if queue_limit is None else queue_limit,
+            app.config["BCRYPT_ROUNDS"],
+            app.config["HASH_NICENESS"],
+        )
         # Unknown usernames are checked against this hash, made at the configured cost, so
         # they take as long as a wrong password and do not reveal which names exist.
         started = time.perf_counter()
@@ -119,8 +124,9 @@ def admit() -> None:
 
 def needs_rehash(password_hash: str) -> bool:
     """Return whether a stored hash was made at another cost than the configured one."""
+    hasher: Hasher = current_app.extensions["hasher"]
     try:
-        return int(password_hash.split("$")[2]) != current_app.extensions["hasher"].rounds
+        return int(password_hash.split("$")[2]) != hasher.rounds
     except (IndexError, ValueError):
         return False  # not a bcrypt hash we can read: leave it to verify_password
 

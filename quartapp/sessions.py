@@ -2,12 +2,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from quart import current_app
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .db import rowcount
 from .models import AuthSession, User, USER_AGENT_MAX_LENGTH, utcnow
 
 # Last-seen time, address and browser are written at most this often per session, so a
@@ -36,8 +38,14 @@ async def start(db: AsyncSession, user: User, *, remember: bool, address: str, u
     absolute, _ = _lifetimes(remember)
     db.add(
         AuthSession(
-            id=token_hash(token), user=user, remember=remember, created_at=now, expires_at=now + absolute,
-            last_seen_at=now, address=address, user_agent=user_agent[:USER_AGENT_MAX_LENGTH],
+            id=token_hash(token),
+            user=user,
+            remember=remember,
+            created_at=now,
+            expires_at=now + absolute,
+            last_seen_at=now,
+            address=address,
+            user_agent=user_agent[:USER_AGENT_MAX_LENGTH],
         )
     )
     await db.flush()
@@ -54,7 +62,7 @@ class SignedIn:
     username_key: str
 
 
-def is_live(auth_session: AuthSession | Row, now: datetime) -> bool:
+def is_live(auth_session: AuthSession | Row[*tuple[Any, ...]], now: datetime) -> bool:
     """Return whether a session is within both its absolute and its idle lifetime."""
     _, idle = _lifetimes(auth_session.remember)
     return auth_session.expires_at > now and auth_session.last_seen_at + idle > now
@@ -67,7 +75,14 @@ async def resolve(db: AsyncSession, token: str, *, address: str, user_agent: str
     session_id = token_hash(token)
     row = (
         await db.execute(
-            select(AuthSession.remember, AuthSession.expires_at, AuthSession.last_seen_at, User.id, User.username, User.username_key)
+            select(
+                AuthSession.remember,
+                AuthSession.expires_at,
+                AuthSession.last_seen_at,
+                User.id,
+                User.username,
+                User.username_key,
+            )
             .join(User)
             .where(AuthSession.id == session_id)
         )
@@ -99,7 +114,7 @@ async def end(db: AsyncSession, session_id: str, *, user_id: int | None = None) 
     statement = delete(AuthSession).where(AuthSession.id == session_id)
     if user_id is not None:
         statement = statement.where(AuthSession.user_id == user_id)
-    return (await db.execute(statement)).rowcount > 0
+    return await rowcount(db, statement) > 0
 
 
 async def end_all(db: AsyncSession, user_id: int, *, keep: str | None = None) -> int:
@@ -107,7 +122,7 @@ async def end_all(db: AsyncSession, user_id: int, *, keep: str | None = None) ->
     statement = delete(AuthSession).where(AuthSession.user_id == user_id)
     if keep is not None:
         statement = statement.where(AuthSession.id != keep)
-    return (await db.execute(statement)).rowcount
+    return await rowcount(db, statement)
 
 
 async def delete_expired(db: AsyncSession) -> int:
@@ -117,4 +132,4 @@ async def delete_expired(db: AsyncSession) -> int:
     for remember in (True, False):
         _, idle = _lifetimes(remember)
         expired.append((AuthSession.remember == remember) & (AuthSession.last_seen_at <= now - idle))
-    return (await db.execute(delete(AuthSession).where(or_(*expired)))).rowcount
+    return await rowcount(db, delete(AuthSession).where(or_(*expired)))

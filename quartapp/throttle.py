@@ -7,6 +7,7 @@ from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .db import rowcount
 from .models import Throttle, username_key, utcnow
 from .security import address_network
 
@@ -22,7 +23,10 @@ class Limits:
         config = current_app.config
         self.account = _key(f"account:{username_key(username)}")
         self.address = _key(f"address:{address_network(address)}")
-        self.free = {self.account: config["THROTTLE_ACCOUNT_FAILURES"], self.address: config["THROTTLE_ADDRESS_FAILURES"]}
+        self.free = {
+            self.account: config["THROTTLE_ACCOUNT_FAILURES"],
+            self.address: config["THROTTLE_ADDRESS_FAILURES"],
+        }
         self.account_has_failures = False
 
     async def wait(self, db: AsyncSession) -> int:
@@ -45,7 +49,9 @@ class Limits:
         insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
         # A counter starts over once its window has passed and it has blocked nobody for a
         # whole window: a blocked attacker who keeps trying stays blocked at the cap.
-        expired = (Throttle.window_start < fresh) & ((Throttle.blocked_until == None) | (Throttle.blocked_until < fresh))  # noqa: E711
+        expired = (Throttle.window_start < fresh) & (
+            Throttle.blocked_until.is_(None) | (Throttle.blocked_until < fresh)
+        )
         for key, free in self.free.items():
             statement = (
                 insert(Throttle)
@@ -68,7 +74,7 @@ class Limits:
                 await db.execute(
                     update(Throttle)
                     .where(Throttle.key == key)
-                    .where((Throttle.blocked_until == None) | (Throttle.blocked_until < until))  # noqa: E711
+                    .where(Throttle.blocked_until.is_(None) | (Throttle.blocked_until < until))
                     .values(blocked_until=until)
                 )
 
@@ -93,6 +99,7 @@ async def delete_stale(db: AsyncSession) -> int:
     """Delete the counters that the next failure would start over anyway."""
     fresh = utcnow() - timedelta(seconds=current_app.config["THROTTLE_WINDOW"])
     statement = delete(Throttle).where(
-        Throttle.window_start < fresh, (Throttle.blocked_until == None) | (Throttle.blocked_until < fresh)  # noqa: E711
+        Throttle.window_start < fresh,
+        Throttle.blocked_until.is_(None) | (Throttle.blocked_until < fresh),
     )
-    return (await db.execute(statement)).rowcount
+    return await rowcount(db, statement)

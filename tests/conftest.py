@@ -7,11 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
+from typing import Any
 
 import pytest
-from quart import Quart
-from quart.testing import QuartClient
-from sqlalchemy import make_url, select, text
+from quart import Quart, Response
+from quart.typing import TestClientProtocol
+from sqlalchemy import make_url, Row, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -48,7 +49,7 @@ def run_async(coroutine):
         return pool.submit(asyncio.run, coroutine).result()
 
 
-async def execute(url: str, *statements: str, autocommit: bool = False) -> list:
+async def execute(url: str, *statements: str, autocommit: bool = False) -> list[Row[*tuple[Any, ...]]]:
     """Run SQL statements on url through a throwaway engine; return the last one's rows."""
     engine = create_async_engine(url, poolclass=NullPool)
     try:
@@ -104,13 +105,13 @@ async def running_app(tmp_path: Path, **config: object) -> AsyncIterator[Quart]:
 
 
 @pytest.fixture
-async def app(tmp_path: Path):
+async def app(tmp_path: Path) -> AsyncIterator[Quart]:
     async with running_app(tmp_path) as app:
         yield app
 
 
 @pytest.fixture
-def client(app: Quart) -> QuartClient:
+def client(app: Quart) -> TestClientProtocol:
     return app.test_client()
 
 
@@ -120,7 +121,7 @@ def csrf_token(page: str) -> str:
     return match.group(1)
 
 
-def auth_cookie(response) -> str | None:
+def auth_cookie(response: Response) -> str | None:
     """Return the auth cookie's Set-Cookie header in response, if any."""
     for header in response.headers.getlist("Set-Cookie"):
         if header.split("=", 1)[0].endswith("quartapp_auth"):
@@ -131,38 +132,42 @@ def auth_cookie(response) -> str | None:
 class AuthActions:
     """What a visitor does, through the pages, as a browser would (from address, if given)."""
 
-    def __init__(self, client: QuartClient, address: str | None = None, user_agent: str = "TestBrowser/1.0") -> None:
+    def __init__(
+        self, client: TestClientProtocol, address: str | None = None, user_agent: str = "TestBrowser/1.0"
+    ) -> None:
         self.client = client
-        self.options = {"headers": {"User-Agent": user_agent}}
+        self.options: dict[str, dict[str, object]] = {"headers": {"User-Agent": user_agent}}
         if address is not None:
             self.options["scope_base"] = {"client": (address, 50000)}
 
-    async def get(self, path: str):
+    async def get(self, path: str) -> Response:
         return await self.client.get(path, **self.options)
 
-    async def post(self, path: str, form: dict[str, str], token_from: str):
+    async def post(self, path: str, form: dict[str, str], token_from: str) -> Response:
         token = csrf_token(await (await self.get(token_from)).get_data(as_text=True))
         return await self.client.post(path, form=form | {"csrf_token": token}, **self.options)
 
     async def token(self, path: str = "/signin") -> str:
         return csrf_token(await (await self.get(path)).get_data(as_text=True))
 
-    async def signup(self, username: str = "alice", password: str = PASSWORD, confirm: str | None = None):
+    async def signup(self, username: str = "alice", password: str = PASSWORD, confirm: str | None = None) -> Response:
         form = {"username": username, "password": password, "confirm": password if confirm is None else confirm}
         return await self.post("/signup", form, token_from="/signup")
 
-    async def signin(self, username: str = "alice", password: str = PASSWORD, remember: bool = False, path: str = "/signin"):
+    async def signin(
+        self, username: str = "alice", password: str = PASSWORD, remember: bool = False, path: str = "/signin"
+    ) -> Response:
         form = {"username": username, "password": password}
         if remember:
             form["remember"] = "y"
         return await self.post(path, form, token_from="/signin")
 
-    async def signout(self):
+    async def signout(self) -> Response:
         return await self.post("/signout", {}, token_from="/")
 
 
 @pytest.fixture
-def auth(client: QuartClient) -> AuthActions:
+def auth(client: TestClientProtocol) -> AuthActions:
     return AuthActions(client)
 
 
@@ -187,7 +192,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return clock
 
 
-async def rows(app: Quart, model: type) -> list:
+async def rows(app: Quart, model: type[Model]) -> list[Row[*tuple[Any, ...]]]:
     """Return every row of model's table, read through an engine of the test's own."""
     engine = create_async_engine(app.config["DATABASE_URL"], poolclass=NullPool)
     try:

@@ -43,7 +43,8 @@ class Server:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def app_env(**settings: str) -> dict[str, str]:
@@ -63,13 +64,23 @@ def serve(env: dict[str, str], folder: Path, options: Sequence[str] = ()) -> Ite
     """Run hypercorn with the project's hypercorn.toml on a free loopback port until the block ends."""
     url = f"http://127.0.0.1:{free_port()}"
     log = folder / "hypercorn.log"
-    command = [
-        BIN / "hypercorn", "--config", "hypercorn.toml", "--bind", url.removeprefix("http://"),
-        *options, "quartapp:create_app()",
+    command: list[str | Path] = [
+        BIN / "hypercorn",
+        "--config",
+        "hypercorn.toml",
+        "--bind",
+        url.removeprefix("http://"),
+        *options,
+        "quartapp:create_app()",
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so its workers stop with it
         )
     server = Server(url, process, log)

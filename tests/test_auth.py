@@ -1,16 +1,21 @@
 import asyncio
 
 import pytest
+from quart import Quart
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker, AsyncSession
 
 from quartapp.models import AuthSession
 
 from .conftest import auth_cookie, AuthActions, csrf_token, PASSWORD, running_app, usernames
 
 
-async def count_sessions(app) -> int:
-    async with app.extensions["db_sessionmaker"]() as session:
-        return await session.scalar(select(func.count()).select_from(AuthSession))
+async def count_sessions(app: Quart) -> int:
+    sessionmaker: async_sessionmaker[AsyncSession] = app.extensions["db_sessionmaker"]
+    async with sessionmaker() as session:
+        count = await session.scalar(select(func.count()).select_from(AuthSession))
+        assert count is not None  # COUNT(*) always answers a row
+        return count
 
 
 async def test_signup_signs_in_and_home_names_the_user(app, client, auth):
@@ -18,8 +23,12 @@ async def test_signup_signs_in_and_home_names_the_user(app, client, auth):
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
     cookie = auth_cookie(response)
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
-    assert "Max-Age" not in cookie and "Expires" not in cookie  # a browser-session cookie
+    assert cookie is not None
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Path=/" in cookie
+    assert "Max-Age" not in cookie
+    assert "Expires" not in cookie
     home = await client.get("/")
     assert home.status_code == 200
     assert "Welcome, Alice" in await home.get_data(as_text=True)
@@ -33,7 +42,10 @@ async def test_signin_sets_session_cookie_and_follows_next(client, auth):
     assert response.status_code == 303
     assert response.headers["Location"] == "/healthz"
     cookie = auth_cookie(response)
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age" not in cookie
+    assert cookie is not None
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Max-Age" not in cookie
     assert "Secure" not in cookie  # served over plain http with COOKIE_SECURE="auto"
     assert (await client.get("/")).status_code == 200
 
@@ -42,6 +54,7 @@ async def test_remember_me_makes_the_cookie_persistent(app, auth):
     await auth.signup()
     await auth.signout()
     cookie = auth_cookie(await auth.signin(remember=True))
+    assert cookie is not None
     assert f"Max-Age={app.config['REMEMBER_LIFETIME']}" in cookie
 
 
@@ -57,7 +70,12 @@ async def test_unknown_user_and_wrong_password_look_the_same(app, client, auth, 
 
     checked = []
     real_checkpw = bcrypt.checkpw
-    monkeypatch.setattr(bcrypt, "checkpw", lambda pw, h: checked.append(h[:7]) or real_checkpw(pw, h))
+
+    def counting_checkpw(password: bytes, hashed_password: bytes) -> bool:
+        checked.append(hashed_password[:7])
+        return real_checkpw(password, hashed_password)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting_checkpw)
     await auth.signup("alice")
     await auth.signout()
 
@@ -69,7 +87,7 @@ async def test_unknown_user_and_wrong_password_look_the_same(app, client, auth, 
         assert auth_cookie(response) is None
         pages.append(await response.get_data(as_text=True))
         assert "Invalid username or password." in pages[-1]
-    assert pages[0].replace(csrf_token(pages[0]), "") .replace('value="alice"', "") == pages[1].replace(
+    assert pages[0].replace(csrf_token(pages[0]), "").replace('value="alice"', "") == pages[1].replace(
         csrf_token(pages[1]), ""
     ).replace('value="mallory"', "")
     # Each failure cost one bcrypt check at the configured cost ($2b$04$ here).
@@ -79,12 +97,14 @@ async def test_unknown_user_and_wrong_password_look_the_same(app, client, auth, 
 
 async def test_signout_revokes_the_session_so_a_copied_cookie_is_anonymous(app, client, auth):
     await auth.signup()
-    copied = dict((c.name, c.value) for c in client.cookie_jar)
+    copied = {c.name: c.value for c in client.cookie_jar}
     assert await count_sessions(app) == 1
     response = await auth.signout()
     assert response.status_code == 303
     assert response.headers["Location"] == "/signin"
-    assert "Max-Age=0" in auth_cookie(response)
+    cookie = auth_cookie(response)
+    assert cookie is not None
+    assert "Max-Age=0" in cookie
     assert await count_sessions(app) == 0
 
     replay = app.test_client()
@@ -92,7 +112,9 @@ async def test_signout_revokes_the_session_so_a_copied_cookie_is_anonymous(app, 
     response = await replay.get("/")
     assert response.status_code == 302
     assert response.headers["Location"] == "/signin?next=/"
-    assert "Max-Age=0" in auth_cookie(response)  # the dead cookie is cleared
+    cookie = auth_cookie(response)
+    assert cookie is not None
+    assert "Max-Age=0" in cookie  # the dead cookie is cleared
 
 
 async def test_get_signout_signs_nobody_out(client, auth):
@@ -101,9 +123,7 @@ async def test_get_signout_signs_nobody_out(client, auth):
     assert (await client.get("/")).status_code == 200
 
 
-@pytest.mark.parametrize(
-    "token", [None, "", "20991231235959##0123456789abcdef0123456789abcdef01234567", "garbage"]
-)
+@pytest.mark.parametrize("token", [None, "", "20991231235959##0123456789abcdef0123456789abcdef01234567", "garbage"])
 async def test_signup_without_a_valid_csrf_token_is_400_and_creates_nothing(app, client, token):
     await client.get("/signup")  # the visitor has a session, just not this token
     form = {"username": "alice", "password": PASSWORD, "confirm": PASSWORD}
@@ -181,7 +201,7 @@ async def test_concurrent_signups_of_one_name_create_exactly_one_account(tmp_pat
             form = {"username": "racer", "password": PASSWORD, "confirm": PASSWORD, "csrf_token": token}
             return await actions.client.post("/signup", form=form)
 
-        responses = await asyncio.gather(*(signup(c, t) for c, t in zip(clients, tokens)))
+        responses = await asyncio.gather(*(signup(c, t) for c, t in zip(clients, tokens, strict=True)))
         statuses = [r.status_code for r in responses]
         assert statuses.count(303) == 1
         for response in responses:
@@ -189,7 +209,8 @@ async def test_concurrent_signups_of_one_name_create_exactly_one_account(tmp_pat
             if response.status_code == 200:
                 assert "That username is taken." in page
             elif response.status_code == 503:  # past the hash queue: refused before any work
-                assert queue_limit is None and "Too many people are signing in" in page
+                assert queue_limit is None
+                assert "Too many people are signing in" in page
             else:
                 assert response.status_code == 303
         assert await usernames(app) == ["racer"]
@@ -236,7 +257,8 @@ async def test_signin_with_a_json_or_garbage_body_shows_the_form(client, auth, b
     response = await client.post("/signin", data=body, headers={"Content-Type": content_type})
     assert response.status_code == status
     page = await response.get_data(as_text=True)
-    assert '<form method="post"' in page and 'name="password"' in page
+    assert '<form method="post"' in page
+    assert 'name="password"' in page
     assert auth_cookie(response) is None
 
 
@@ -250,7 +272,8 @@ async def test_passwords_sharing_their_first_72_bytes_are_not_interchangeable(cl
 
 async def test_an_oversized_body_is_413_and_the_server_keeps_serving(app, client, auth):
     response = await client.post(
-        "/signin", data=b"username=" + b"a" * (app.config["MAX_CONTENT_LENGTH"] + 1),
+        "/signin",
+        data=b"username=" + b"a" * (app.config["MAX_CONTENT_LENGTH"] + 1),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 413
@@ -282,6 +305,7 @@ async def test_a_cookie_signed_with_another_key_is_anonymous(tmp_path, app, auth
     ext: QuartAuth = other.extensions["QUART_AUTH"][0]
     async with app.app_context():
         auth_id = ext.load_token(real, app=app)
+    assert auth_id is not None
     forged = ext.dump_token(auth_id, app=other)
     visitor = app.test_client()
     visitor.set_cookie("localhost", "quartapp_auth", forged)

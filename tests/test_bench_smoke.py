@@ -37,18 +37,25 @@ def test_bench_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(argv) == 0
 
     printed = capsys.readouterr().out
-    assert "quartapp" in printed and "baseline" in printed and "Targets" in printed
+    assert "quartapp" in printed
+    assert "baseline" in printed
+    assert "Targets" in printed
     assert (tmp_path / "probe-latency.png").read_bytes().startswith(b"\x89PNG")
     results = json.loads((tmp_path / "latest.json").read_text())
-    assert results["ceiling"]["serial_per_s"] > 0 and results["ceiling"]["parallel_per_s"] > 0
+    assert results["ceiling"]["serial_per_s"] > 0
+    assert results["ceiling"]["parallel_per_s"] > 0
     for name in ("quartapp", "baseline"):
         server = results["servers"][name]
         # A light load at cost 4: every sign-in and every request must succeed on both.
-        assert server["signin"]["signed_in"] > 0 and server["signin"]["errors"] == 0, server["signin"]
+        assert server["signin"]["signed_in"] > 0, server["signin"]
+        assert server["signin"]["errors"] == 0, server["signin"]
         for phase in ("idle", "flood"):
-            assert server["flood"]["probe"][phase]["requests"] > 0 and server["flood"]["probe"][phase]["errors"] == 0
+            assert server["flood"]["probe"][phase]["requests"] > 0
+            assert server["flood"]["probe"][phase]["errors"] == 0
         assert server["overload"]["requests_answered"] == server["overload"]["requests_sent"] > 0
         for page in [server["pages"]["home"], *server["pages"]["routes"].values()]:
-            assert page["per_s"] > 0 and page["errors"] == 0, server["pages"]
-        assert server["memory_idle"]["rss_mib"] and server["memory_end"]["rss_mib"]
+            assert page["per_s"] > 0, server["pages"]
+            assert page["errors"] == 0, server["pages"]
+        assert server["memory_idle"]["rss_mib"]
+        assert server["memory_end"]["rss_mib"]
         assert len(results["targets"][name]) == 7

@@ -2,6 +2,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
 from alembic import command
 
 from .conftest import AuthActions, execute, make_app
@@ -23,10 +24,13 @@ async def run(app, *args: str, input: str | None = None):
 
 
 async def stored_users(app) -> list[tuple[str, str]]:
-    return [tuple(row) for row in await execute(app.config["DATABASE_URL"], "SELECT username, password_hash FROM users")]
+    return [
+        tuple(row) for row in await execute(app.config["DATABASE_URL"], "SELECT username, password_hash FROM users")
+    ]
 
 
 async def session_count(app) -> int:
+    count: int
     [(count,)] = await execute(app.config["DATABASE_URL"], "SELECT count(*) FROM auth_sessions")
     return count
 

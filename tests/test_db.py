@@ -5,7 +5,6 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -13,6 +12,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from alembic import command
 from quartapp.models import Model
 
 from .conftest import AuthActions, execute, make_app, POSTGRES_URL, run_async, usernames
@@ -27,7 +27,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def schema_of(url: str) -> tuple[list, set[str]]:
+async def schema_of(url: str) -> tuple[list[object], set[str]]:
     """Return the differences between the database at url and the models, and its tables."""
     engine = create_async_engine(url, poolclass=NullPool)
     async with engine.connect() as connection:
@@ -51,11 +51,13 @@ def test_migrations_build_the_models_schema_and_downgrade_to_nothing(database):
 def test_migrating_keeps_signed_in_sessions(database):
     config = alembic_config(database)
     command.upgrade(config, "0001")
-    run_async(execute(
-        database,
-        "INSERT INTO users VALUES (1, 'alice', 'alice', 'x', '2026-01-01 00:00:00')",
-        "INSERT INTO auth_sessions VALUES ('a', 1, false, '2026-01-02 00:00:00', '2026-01-03 00:00:00')",
-    ))
+    run_async(
+        execute(
+            database,
+            "INSERT INTO users VALUES (1, 'alice', 'alice', 'x', '2026-01-01 00:00:00')",
+            "INSERT INTO auth_sessions VALUES ('a', 1, false, '2026-01-02 00:00:00', '2026-01-03 00:00:00')",
+        )
+    )
     command.upgrade(config, "head")
     [(session_id, unchanged)] = run_async(execute(database, "SELECT id, last_seen_at = created_at FROM auth_sessions"))
     assert (session_id, bool(unchanged)) == ("a", True)
@@ -65,10 +67,19 @@ async def abandon(app, path: str, cookie: str, delay: float) -> None:
     """Send a GET through the ASGI interface and hang up after delay seconds, as a browser
     tab closed mid-request does; Quart cancels the request's task when it sees the disconnect."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "headers": [(b"host", b"localhost"), (b"cookie", cookie.encode())],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80), "extensions": {},
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"cookie", cookie.encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+        "extensions": {},
     }
     messages = [{"type": "http.request", "body": b"", "more_body": False}]
 
@@ -92,6 +103,7 @@ async def test_requests_abandoned_mid_query_leave_nothing_locked(tmp_path):
         await create_schema(app)
         client = app.test_client()
         await AuthActions(client).signup("alice")
+        assert client.cookie_jar is not None
         cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookie_jar)
 
         # With the cyclic GC paused, as it is between its rare full collections, a cursor
@@ -100,9 +112,7 @@ async def test_requests_abandoned_mid_query_leave_nothing_locked(tmp_path):
         gc.disable()
         try:
             for _ in range(3):
-                await asyncio.gather(
-                    *(abandon(app, "/", cookie, random.uniform(0, 0.004)) for _ in range(100))
-                )
+                await asyncio.gather(*(abandon(app, "/", cookie, random.uniform(0, 0.004)) for _ in range(100)))
             # Abandoned requests run on to their end; the lock check below is for after that.
             await asyncio.gather(*(app.background_tasks - housekeeping))
             response = await AuthActions(app.test_client()).signup("bob")

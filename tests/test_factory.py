@@ -27,6 +27,7 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
     first = create_app(instance_path=str(tmp_path / "instance")).secret_key
     second = create_app(instance_path=str(tmp_path / "instance")).secret_key
     assert first == second
+    assert first is not None
     assert len(first) >= 64
     assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o777 == 0o600
     assert create_app(instance_path=str(tmp_path / "other")).secret_key != first
@@ -54,8 +55,12 @@ async def test_cookies_over_https_are_secure_and_host_prefixed(tmp_path):
         response = await client.post("/signup", form=form, scheme="https")
         assert response.status_code == 303
         cookie = auth_cookie(response)
+        assert cookie is not None
         assert cookie.startswith("__Host-quartapp_auth=")
-        assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
+        assert "Secure" in cookie
+        assert "HttpOnly" in cookie
+        assert "Path=/" in cookie
+        assert "Domain" not in cookie
         assert (await client.get("/", scheme="https")).status_code == 200
         # The same cookie is not accepted over plain http, where it would not have been sent.
         assert (await client.get("/")).status_code == 302
@@ -78,6 +83,12 @@ def test_the_instance_folder_can_live_elsewhere(tmp_path, monkeypatch):
 
 def test_trusted_proxies_may_be_a_json_list_or_a_comma_separated_string(tmp_path, monkeypatch):
     monkeypatch.setenv("QUARTAPP_TRUSTED_PROXIES", '["10.0.0.5", "10.1.0.0/16"]')
-    assert create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path)).config["TRUSTED_PROXIES"] == ["10.0.0.5", "10.1.0.0/16"]
+    assert create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path)).config["TRUSTED_PROXIES"] == [
+        "10.0.0.5",
+        "10.1.0.0/16",
+    ]
     monkeypatch.setenv("QUARTAPP_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16")
-    assert create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path)).config["TRUSTED_PROXIES"] == "10.0.0.5, 10.1.0.0/16"
+    assert (
+        create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path)).config["TRUSTED_PROXIES"]
+        == "10.0.0.5, 10.1.0.0/16"
+    )

@@ -83,6 +83,7 @@ class Relay:
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        assert self.server is not None, "the relay was never started"
         self.server.close()
         for writer in self.links:
             writer.transport.abort()
@@ -119,6 +120,7 @@ async def relay(tmp_path):
     relay = Relay(url.host or "127.0.0.1", url.port or 5432)
     await relay.start()
     yield relay
+    assert relay.server is not None
     if relay.server.is_serving():
         await relay.stop()
 
@@ -144,7 +146,9 @@ async def test_postgresql_stopping_and_starting_is_a_503_then_recovery(tmp_path,
 
 @postgres_only
 async def test_an_unreachable_postgresql_is_a_503_within_the_connect_timeout(tmp_path, relay):
-    async with running_app(tmp_path, DATABASE_URL=through(relay, tmp_path), DB_CONNECT_TIMEOUT=0.5, HEALTH_TIMEOUT=1) as app:
+    async with running_app(
+        tmp_path, DATABASE_URL=through(relay, tmp_path), DB_CONNECT_TIMEOUT=0.5, HEALTH_TIMEOUT=1
+    ) as app:
         visitor = AuthActions(app.test_client())
         await visitor.signup("alice")
         await relay.stop()

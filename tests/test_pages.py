@@ -32,7 +32,8 @@ async def test_signin_page_has_the_form_fields(client):
         assert field in page
     for label in ('<label for="username">Username</label>', '<label for="password">Password</label>'):
         assert label in page
-    assert "http://" not in page and "https://" not in page  # nothing loaded from elsewhere
+    assert "http://" not in page
+    assert "https://" not in page
 
 
 async def test_html_pages_are_hardened_and_never_cached(client, auth):
@@ -77,7 +78,9 @@ async def test_healthz_and_signin_answer_503_when_the_database_is_unreadable(app
 
 async def test_signup_hints_are_tied_to_their_fields(client):
     page = await (await client.get("/signup")).get_data(as_text=True)
-    assert 'aria-describedby="username-hint"' in page and 'id="username-hint"' in page
-    assert 'aria-describedby="password-hint"' in page and "At least 8 characters." in page
+    assert 'aria-describedby="username-hint"' in page
+    assert 'id="username-hint"' in page
+    assert 'aria-describedby="password-hint"' in page
+    assert "At least 8 characters." in page
     assert (await client.get("/static/favicon.svg")).status_code == 200
     assert 'rel="icon"' in page

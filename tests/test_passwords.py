@@ -41,8 +41,13 @@ async def test_bcrypt_runs_off_the_event_loop_in_a_bounded_pool(app, monkeypatch
 
     monkeypatch.setattr(bcrypt, "hashpw", spy)
     niceness = []
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds, real=bcrypt.gensalt: niceness.append(
-        os.getpriority(os.PRIO_PROCESS, threading.get_native_id())) or real(rounds))
+    real_gensalt = bcrypt.gensalt
+
+    def spy_gensalt(rounds: int) -> bytes:
+        niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real_gensalt(rounds)
+
+    monkeypatch.setattr(bcrypt, "gensalt", spy_gensalt)
     async with app.app_context():
         await asyncio.gather(*(hash_password(f"password {i}") for i in range(6)))  # 2 threads + 4 queued
     assert loop_thread not in threads
@@ -67,14 +72,15 @@ async def test_signins_past_the_queue_limit_are_refused_at_once(tmp_path, monkey
             form = {"username": "alice", "password": "correct horse battery", "csrf_token": token}
             return await visitor.client.post("/signin", form=form)
 
-        first, second = (asyncio.create_task(signin(v, t)) for v, t in zip(visitors[:2], tokens[:2]))
+        first, second = (asyncio.create_task(signin(v, t)) for v, t in zip(visitors[:2], tokens[:2], strict=True))
         while app.extensions["hasher"].pending < 2:  # one hashing, one queued
             await asyncio.sleep(0.001)
         refused = await signin(visitors[2], tokens[2])
         assert refused.status_code == 503
         assert int(refused.headers["Retry-After"]) >= 1
         assert "Too many people are signing in right now." in await refused.get_data(as_text=True)
-        assert refused.headers["Cache-Control"] == "no-store" and "Content-Security-Policy" in refused.headers
+        assert refused.headers["Cache-Control"] == "no-store"
+        assert "Content-Security-Policy" in refused.headers
         release.set()
         assert [(await first).status_code, (await second).status_code] == [303, 303]
         assert app.extensions["hasher"].pending == 0

@@ -1,6 +1,9 @@
 import hashlib
 from datetime import timedelta
 
+import quart.typing  # the module, not its TestClientProtocol, which pytest would try to collect
+from quart import Quart
+from quart_auth import QuartAuth
 from sqlalchemy import update
 
 from quartapp.housekeeping import run_once
@@ -12,11 +15,15 @@ CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"
 
 
-def auth_id(app, client) -> str:
+def auth_id(app: Quart, client: quart.typing.TestClientProtocol) -> str:
     """The token inside the signed auth cookie of client."""
-    ext = app.extensions["QUART_AUTH"][0]
+    ext: QuartAuth = app.extensions["QUART_AUTH"][0]
+    assert client.cookie_jar is not None
     cookie = next(c.value for c in client.cookie_jar if c.name == "quartapp_auth")
-    return ext.load_token(cookie, app=app)
+    assert cookie is not None
+    token = ext.load_token(cookie, app=app)
+    assert token is not None, "the auth cookie does not load"
+    return token
 
 
 async def set_session_times(app, **values) -> None:
@@ -53,7 +60,9 @@ async def test_the_server_enforces_the_absolute_lifetime(app, client, auth, cloc
     clock.advance(minutes=31)  # 12 h after sign-in, though never idle for 2 h
     response = await client.get("/")
     assert response.status_code == 302
-    assert "Max-Age=0" in auth_cookie(response)
+    cookie = auth_cookie(response)
+    assert cookie is not None
+    assert "Max-Age=0" in cookie
 
 
 async def test_remembered_sessions_last_thirty_days(app, client, auth, clock):
@@ -96,8 +105,10 @@ async def test_the_sessions_page_lists_every_browser_of_the_user(app, auth):
     await AuthActions(app.test_client()).signup("bob")
 
     page = await (await laptop.get("/sessions")).get_data(as_text=True)
-    assert "Chrome 156 on Linux" in page and "192.0.2.10" in page
-    assert "Firefox 140 on Windows" in page and "198.51.100.20" in page
+    assert "Chrome 156 on Linux" in page
+    assert "192.0.2.10" in page
+    assert "Firefox 140 on Windows" in page
+    assert "198.51.100.20" in page
     assert page.count("This browser") == 1
     assert page.count('name="session_id"') == 2  # not bob's
 

@@ -15,7 +15,12 @@ WRONG = "not the password"
 def bcrypt_checks(monkeypatch):
     calls = []
     real = bcrypt.checkpw
-    monkeypatch.setattr(bcrypt, "checkpw", lambda pw, h: calls.append(1) or real(pw, h))
+
+    def counting_checkpw(password: bytes, hashed_password: bytes) -> bool:
+        calls.append(1)
+        return real(password, hashed_password)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting_checkpw)
     return calls
 
 

@@ -31,7 +31,7 @@ def signout() -> ResponseReturnValue:
 
 
 @bp.route("/")
-@login_required
+@login_required  # type: ignore[untyped-decorator]  # Flask-Login publishes no types
 def index() -> str:
     """The signed-in user's page."""
     return render_template("index.html")

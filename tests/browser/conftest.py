@@ -7,7 +7,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 import pytest
 
@@ -112,7 +112,7 @@ def new_context(browser: Browser, server: str) -> Iterator[Callable[..., Browser
     """Open browser contexts (fresh browser profiles) on the server, closed after the test."""
     contexts: list[BrowserContext] = []
 
-    def open_context(**options: object) -> BrowserContext:
+    def open_context(**options: Any) -> BrowserContext:  # Browser.new_context's own keyword arguments
         context = browser.new_context(base_url=server, **options)
         contexts.append(context)
         return context

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Cookie, Page, StorageState, expect
+from playwright.sync_api import BrowserContext, Cookie, expect, Page, StorageState
 
 pytestmark = pytest.mark.browser
 
@@ -77,6 +77,7 @@ def expect_labelled_inputs(page: Page) -> None:
     expect(inputs.first).to_be_visible()
     for field in inputs.all():
         field_id = field.get_attribute("id")
+        assert field_id is not None, "an input without an id cannot be named by a label"
         label = page.locator(f"label[for='{field_id}']")
         expect(label).to_be_visible()
         expect(page.get_by_label(label.inner_text(), exact=True)).to_have_id(field_id)
@@ -204,4 +205,3 @@ def test_keyboard_only(new_context: NewContext) -> None:
     expect(page.get_by_role("button", name="Sign in")).to_be_focused()
     keyboard.press("Enter")
     expect_signed_in(page, username)
-
