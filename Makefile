@@ -1,5 +1,6 @@
-# `make run` serves quartapp on http://127.0.0.1:8000; `make test` runs the suite; `make bench`
-# measures it beside the chapter's Flask app (BENCH_ARGS="--help" lists its settings).
+# `make run` serves quartapp on http://127.0.0.1:8000; `make test` runs the suite; `make lint`
+# checks style and types; `make bench` measures it beside the chapter's Flask app
+# (BENCH_ARGS="--help" lists its settings).
 # Both create .venv on first use. Quart's newest releases need Python 3.13, so the newest
 # Python >= 3.11 found is used (pyenv's 3.13 included, whose `python3.13` shim may not be on PATH).
 
@@ -15,26 +16,36 @@ PYTHON := $(shell for p in python3.14 python3.13 $$(pyenv root 2>/dev/null)/vers
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo "$$p"; break; }; done)
 endif
 
-.PHONY: run test bench migrate clean
+# A PostgreSQL QUARTAPP_DATABASE_URL needs its driver: `make run` then installs the postgres extra.
+ifneq ($(findstring postgresql,$(QUARTAPP_DATABASE_URL)),)
+RUN_EXTRAS := [postgres]
+RUN_STAMP := $(VENV)/.run-installed-postgres
+else
+RUN_EXTRAS :=
+RUN_STAMP := $(VENV)/.run-installed
+endif
+
+.PHONY: run test lint bench migrate clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "quartapp needs Python 3.11 or newer"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".$(RUN_EXTRAS)"
 	touch $@
 
+# The test extra includes the PostgreSQL driver, so it stands for both kinds of run install.
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	touch $@ $(VENV)/.run-installed $(VENV)/.bench-installed
+	touch $@ $(VENV)/.run-installed $(VENV)/.run-installed-postgres $(VENV)/.bench-installed
 
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	touch $@ $(VENV)/.run-installed
 
-migrate: $(VENV)/.run-installed
+migrate: $(RUN_STAMP)
 	$(BIN)/alembic upgrade head
 
 run: migrate
@@ -42,6 +53,12 @@ run: migrate
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff (lint and format) and mypy, as configured in pyproject.toml; CI runs it before the tests.
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)

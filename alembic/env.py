@@ -1,11 +1,11 @@
 import asyncio
 from logging.config import fileConfig
 
-from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from alembic import context
 from quartapp.models import Model
 
 config = context.config
@@ -18,10 +18,14 @@ target_metadata = Model.metadata
 def database_url() -> str:
     """The URL given by the caller (tests), else the app's own configuration."""
     if url := config.attributes.get("database_url"):
-        return url
+        return str(url)
     from quartapp import create_app
+    from quartapp.config import ConfigurationError
 
-    return create_app().config["DATABASE_URL"]
+    try:
+        return str(create_app().config["DATABASE_URL"])
+    except ConfigurationError as error:
+        raise SystemExit(f"quartapp: {error}") from None  # one line, not a traceback
 
 
 def run_migrations_offline() -> None:

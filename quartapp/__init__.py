@@ -1,28 +1,35 @@
 import asyncio
 import os
-from typing import Any
+from typing import Any, cast
 
 from quart import current_app, Quart, render_template, Request
 from quart.wrappers import ClientDisconnectedError
 from quart_auth import Unauthorized
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from werkzeug.exceptions import HTTPException
 
 from . import account, auth, cli, db, housekeeping, pages, passwords, security
 from .config import configure
 from .cookies import Auth, SessionInterface
+from .hosts import HostCheck
 
 
 class QuartApp(Quart):
     session_interface = SessionInterface()
+    host_check: HostCheck
 
     async def handle_request(self, request: Request) -> Any:
+        if not self.host_check.allows(request):
+            # Before routing, templates or the database: nothing downstream builds a URL or
+            # a link from a Host the operator did not list, and a bad one cannot raise.
+            return security.security_headers(self, request, self.host_check.refusal())
         hasher = self.extensions.get("hasher")
         if request.method == "POST" and request.path in passwords.HASHING_FORMS and hasher and hasher.full():
             # Shed load at the door: a form that would wait for bcrypt is refused before its
             # body is read or a context pushed, so a flood of them costs microseconds each.
-            return await security.security_headers(hasher.refusal())
+            return security.security_headers(self, request, hasher.refusal())
         # Quart cancels a request's task when its client disconnects. A cancel landing inside
         # an aiosqlite query leaves the SQLite file locked until the garbage collector runs,
         # and one landing between two writes leaves half a unit of work. So a request, once
@@ -33,14 +40,18 @@ class QuartApp(Quart):
         return await asyncio.shield(task)
 
 
-def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Quart:
+def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> QuartApp:
     """Create the app: configuration, database, bcrypt pool, authentication, views, CLI."""
     app = QuartApp(__name__, instance_path=instance_path or os.environ.get("QUARTAPP_INSTANCE_PATH"))
     configure(app, test_config)
+    app.host_check = HostCheck(app.config["TRUSTED_HOSTS"])
     if app.config["TRUSTED_PROXIES"]:
         # Only a request whose peer is a configured proxy may name its client's address and
         # scheme; anyone else could claim any address and dodge throttling or the audit log.
-        app.asgi_app = ProxyHeadersMiddleware(app.asgi_app, trusted_hosts=app.config["TRUSTED_PROXIES"])
+        # (uvicorn and hypercorn type the same ASGI messages with TypedDicts of their own that
+        # mypy cannot match, hence the casts; assigning asgi_app is Quart's way to add middleware.)
+        proxied = ProxyHeadersMiddleware(cast(Any, app.asgi_app), trusted_hosts=app.config["TRUSTED_PROXIES"])
+        app.asgi_app = cast(Any, proxied)  # type: ignore[method-assign]
 
     db.init_app(app)
     passwords.init_app(app)
@@ -54,7 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
 
     app.register_error_handler(Unauthorized, auth.redirect_to_signin)
     app.register_error_handler(HTTPException, _error_page)
-    for error in (DBAPIError, PoolTimeoutError, OSError, TimeoutError):
+    for error in (DBAPIError, PoolTimeoutError):
         app.register_error_handler(error, _unavailable)
     app.register_error_handler(ClientDisconnectedError, _client_gone)
     return app

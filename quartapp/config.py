@@ -4,8 +4,15 @@ from pathlib import Path
 from typing import Any
 
 from quart import Quart
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DAY = 24 * 60 * 60
+
+
+class ConfigurationError(ValueError):
+    """A setting that the app cannot run with; its message says which and why."""
+
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # None: generated once and kept in the instance folder
@@ -35,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "DB_CONNECT_TIMEOUT": 2.0,  # seconds to open a PostgreSQL connection
     "DB_QUERY_TIMEOUT": 5.0,  # seconds per statement (PostgreSQL) or per lock wait (SQLite)
     "TRUSTED_PROXIES": [],  # addresses or networks whose X-Forwarded-For/-Proto are believed
+    # Host names the app answers to (".example.com": any subdomain); any other Host gets a 400.
+    "TRUSTED_HOSTS": ["127.0.0.1", "localhost", "[::1]"],
+    "HSTS_MAX_AGE": 2 * 365 * DAY,  # Strict-Transport-Security over https; None: not sent
     # A sign-in form is a few hundred bytes; refuse anything larger before reading it.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SESSION_COOKIE_NAME": "quartapp_session",
@@ -57,19 +67,48 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
 
     rounds = app.config["BCRYPT_ROUNDS"]
     if not isinstance(rounds, int) or not 4 <= rounds <= 31:
-        raise ValueError(f"BCRYPT_ROUNDS must be a whole number from 4 to 31, not {rounds!r}")
+        raise ConfigurationError(f"BCRYPT_ROUNDS must be a whole number from 4 to 31, not {rounds!r}")
     if app.config["COOKIE_SECURE"] not in (True, False, "auto"):
-        raise ValueError("COOKIE_SECURE must be true, false or auto")
+        raise ConfigurationError("COOKIE_SECURE must be true, false or auto")
+    hosts = app.config["TRUSTED_HOSTS"]
+    if not isinstance(hosts, list) or not hosts or not all(isinstance(host, str) and host for host in hosts):
+        raise ConfigurationError('TRUSTED_HOSTS must be a JSON list of host names, such as ["auth.example.com"]')
 
     instance = Path(app.instance_path)
     if not app.config["DATABASE_URL"]:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite+aiosqlite:///{instance / 'quartapp.sqlite3'}"
+    _check_database_url(app.config["DATABASE_URL"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
     # Quart-Auth's own expiry check: no signed cookie outlives the longest session.
     app.config["QUART_AUTH_DURATION"] = app.config["REMEMBER_LIFETIME"]
+
+
+def _check_database_url(value: str) -> None:
+    """Raise ConfigurationError unless value is a database URL whose driver is installed."""
+    try:
+        url = make_url(value)
+        dialect = url.get_dialect()
+    except (ArgumentError, NoSuchModuleError):
+        raise ConfigurationError(
+            "DATABASE_URL is not a URL of a supported database, such as "
+            "sqlite+aiosqlite:///path/to/file.sqlite3 or postgresql+asyncpg://user@host/name"
+        ) from None
+    if not dialect.is_async:
+        raise ConfigurationError(
+            f"DATABASE_URL {url.render_as_string()} names a synchronous driver; quartapp needs an async "
+            "one, such as sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        hint = " (pip install 'quartapp[postgres]')" if error.name == "asyncpg" else ""
+        raise ConfigurationError(
+            f"DATABASE_URL {url.render_as_string()} needs the {error.name or url.drivername} package, "
+            f"which is not installed{hint}"
+        ) from None
 
 
 def _instance_secret(path: Path) -> str:

@@ -1,10 +1,11 @@
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from quart import current_app, g, Quart
-from sqlalchemy import event, make_url, select
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy import CursorResult, event, Executable, make_url, select
+from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect, ExceptionContext
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -36,7 +37,29 @@ def create_engine(config: Mapping[str, Any]) -> AsyncEngine:
     )
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    event.listen(engine.sync_engine, "handle_error", _socket_errors, retval=True)
     return engine
+
+
+# Drivers report a refused, reset or timed-out connection as a bare OSError or TimeoutError.
+# Translated here, at the driver, into SQLAlchemy's OperationalError, they mean "database
+# unavailable" to the app; the same errors from anywhere else stay bugs (a logged 500).
+
+
+def _connect(dialect: Dialect, record: ConnectionPoolEntry, cargs: Any, cparams: Any) -> DBAPIConnection:
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (OSError, TimeoutError) as error:
+        raise dialect.loaded_dbapi.OperationalError(f"cannot connect to the database: {error}") from error
+
+
+def _socket_errors(context: ExceptionContext) -> BaseException | None:
+    error = context.original_exception
+    if not isinstance(error, OSError | TimeoutError):
+        return None
+    context.is_disconnect = True  # a connection that failed at its socket is not reused
+    return OperationalError(context.statement, context.parameters, error, connection_invalidated=True)
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
@@ -80,7 +103,13 @@ def get_session() -> AsyncSession:
     """
     if "db_session" not in g:
         g.db_session = current_app.extensions["db_sessionmaker"]()
-    return g.db_session
+    session: AsyncSession = g.db_session
+    return session
+
+
+async def rowcount(session: AsyncSession, statement: Executable) -> int:
+    """Execute an UPDATE or DELETE and return the number of rows it matched."""
+    return cast(CursorResult[Any], await session.execute(statement)).rowcount
 
 
 async def ping() -> None:

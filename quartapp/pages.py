@@ -1,10 +1,11 @@
 import asyncio
 
 from quart import Blueprint, current_app, render_template
-from quart_auth import current_user, login_required
+from quart_auth import login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import db
+from .auth import signed_in
 
 bp = Blueprint("pages", __name__)
 
@@ -12,7 +13,7 @@ bp = Blueprint("pages", __name__)
 @bp.get("/")
 @login_required
 async def index() -> str:
-    return await render_template("index.html", user=await current_user.user)
+    return await render_template("index.html", user=await signed_in())
 
 
 @bp.get("/healthz")
@@ -21,6 +22,6 @@ async def healthz() -> tuple[dict[str, str], int]:
     try:
         async with asyncio.timeout(current_app.config["HEALTH_TIMEOUT"]):
             await db.ping()
-    except (SQLAlchemyError, OSError, TimeoutError):
+    except (SQLAlchemyError, TimeoutError):
         return {"status": "unavailable"}, 503
     return {"status": "ok"}, 200

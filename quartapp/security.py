@@ -1,17 +1,24 @@
 import ipaddress
 import json
 import logging
-
 from datetime import datetime, UTC
 
-from quart import has_request_context, Quart, request, Response
+from quart import has_request_context, Quart, Request, request, Response
 
 audit_log = logging.getLogger("quartapp.audit")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
 
 
 def init_app(app: Quart) -> None:
     """Add the security headers to every response, and make the app's log lines visible."""
-    app.after_request(security_headers)
+
+    @app.after_request
+    async def add_security_headers(response: Response) -> Response:
+        return security_headers(app, request, response)
+
     # Quart gives the "quartapp" logger a stderr handler unless logging is configured; its
     # INFO lines (the database closing at shutdown) would otherwise be dropped.
     if app.logger.level == logging.NOTSET:
@@ -60,15 +67,19 @@ def audit(event: str, *, username_key: str | None = None, session_id: str | None
     audit_log.info(json.dumps(record | fields, ensure_ascii=False))
 
 
-async def security_headers(response: Response) -> Response:
+def security_headers(app: Quart, request: Request, response: Response) -> Response:
+    """Add the headers every response of the app carries."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    max_age = app.config["HSTS_MAX_AGE"]
+    if max_age is not None and (request.is_secure or app.config["COOKIE_SECURE"] is True):
+        # Once a browser has seen the site over https it never again tries plain http, where
+        # anyone on the path could strip TLS and read the sign-in form.
+        response.headers["Strict-Transport-Security"] = f"max-age={max_age}"
     if response.mimetype == "text/html":
-        # No inline script or style and no framing: injected markup can neither run nor
-        # be dressed up, and no other site can overlay these forms (clickjacking).
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-        )
+        # No inline script or style, no plugins and no framing: injected markup can neither
+        # run nor be dressed up, and no other site can overlay these forms (clickjacking).
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         # Every page shows who is signed in or carries a CSRF token: never keep a copy.
         response.headers["Cache-Control"] = "no-store"
     return response
