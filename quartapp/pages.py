@@ -16,6 +16,16 @@ async def index() -> str:
     return await render_template("index.html", user=await signed_in())
 
 
+@bp.get("/livez")
+async def livez() -> tuple[dict[str, str], int]:
+    """Answer 200 while the process serves requests, asking nothing of the database.
+
+    A liveness check: restart the process if this fails. /healthz (readiness) says whether it
+    can do useful work.
+    """
+    return {"status": "ok"}, 200
+
+
 @bp.get("/healthz")
 async def healthz() -> tuple[dict[str, str], int]:
     """Answer 200 when the database answers within HEALTH_TIMEOUT seconds, else 503."""

@@ -1,5 +1,7 @@
 import os
 
+from sqlalchemy.exc import OperationalError
+
 from .conftest import auth_cookie, sqlite_only
 
 
@@ -52,6 +54,17 @@ async def test_unknown_pages_and_methods_get_an_error_page(client):
     assert response.status_code == 404
     assert "404 Not Found" in await response.get_data(as_text=True)
     assert (await client.put("/signin")).status_code == 405
+
+
+async def test_livez_answers_without_the_database(client, monkeypatch):
+    async def unreachable() -> None:
+        raise OperationalError("SELECT 1", None, ConnectionRefusedError())
+
+    monkeypatch.setattr("quartapp.db.ping", unreachable)
+    response = await client.get("/livez")
+    assert response.status_code == 200
+    assert await response.get_json() == {"status": "ok"}
+    assert (await client.get("/healthz")).status_code == 503
 
 
 async def test_healthz_answers_ok_when_the_database_does(client):
