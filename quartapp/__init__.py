@@ -1,8 +1,7 @@
-import asyncio
 import os
 from typing import Any, cast
 
-from quart import current_app, Quart, render_template, Request
+from quart import current_app, render_template
 from quart.wrappers import ClientDisconnectedError
 from quart_auth import Unauthorized
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -11,40 +10,19 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from werkzeug.exceptions import HTTPException
 
 from . import account, auth, cli, db, housekeeping, pages, passwords, security
+from .app import QuartApp
 from .config import configure
-from .cookies import Auth, SessionInterface
-from .hosts import HostCheck
-
-
-class QuartApp(Quart):
-    session_interface = SessionInterface()
-    host_check: HostCheck
-
-    async def handle_request(self, request: Request) -> Any:
-        if not self.host_check.allows(request):
-            # Before routing, templates or the database: nothing downstream builds a URL or
-            # a link from a Host the operator did not list, and a bad one cannot raise.
-            return security.security_headers(self, request, self.host_check.refusal())
-        hasher = self.extensions.get("hasher")
-        if request.method == "POST" and request.path in passwords.HASHING_FORMS and hasher and hasher.full():
-            # Shed load at the door: a form that would wait for bcrypt is refused before its
-            # body is read or a context pushed, so a flood of them costs microseconds each.
-            return security.security_headers(self, request, hasher.refusal())
-        # Quart cancels a request's task when its client disconnects. A cancel landing inside
-        # an aiosqlite query leaves the SQLite file locked until the garbage collector runs,
-        # and one landing between two writes leaves half a unit of work. So a request, once
-        # started, runs to its end (and shutdown waits for it); only its response is dropped.
-        task = asyncio.ensure_future(super().handle_request(request))
-        self.background_tasks.add(task)
-        task.add_done_callback(self.background_tasks.discard)
-        return await asyncio.shield(task)
+from .cookies import Auth
+from .gate import Gate
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> QuartApp:
     """Create the app: configuration, database, bcrypt pool, authentication, views, CLI."""
     app = QuartApp(__name__, instance_path=instance_path or os.environ.get("QUARTAPP_INSTANCE_PATH"))
     configure(app, test_config)
-    app.host_check = HostCheck(app.config["TRUSTED_HOSTS"])
+    app.gate = Gate(app.config)
+    # /static//style.css would be a redirect to an absolute URL built from the Host: a 404 instead.
+    app.url_map.merge_slashes = False
     if app.config["TRUSTED_PROXIES"]:
         # Only a request whose peer is a configured proxy may name its client's address and
         # scheme; anyone else could claim any address and dodge throttling or the audit log.

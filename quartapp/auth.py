@@ -6,6 +6,7 @@ import quart_auth
 from quart import Blueprint, redirect, render_template, request, session, url_for
 from quart_auth import Action, AuthUser, login_user, logout_user, Unauthorized
 from sqlalchemy.exc import IntegrityError
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
 from . import sessions
@@ -27,7 +28,8 @@ class CurrentUser(AuthUser):
     """The visitor, resolved at most once per request from the session row its cookie names."""
 
     def __init__(self, auth_id: str | None, action: Action = Action.PASS) -> None:
-        super().__init__(auth_id, action)
+        # Only this app signs auth cookies, with a string; anything else is nobody.
+        super().__init__(auth_id if isinstance(auth_id, str) else None, action)
         self._signed_in: SignedIn | None = None
         self._resolved = auth_id is None
 
@@ -74,7 +76,7 @@ def safe_next(target: str | None) -> str:
     path = target.replace("\\", "/")
     if not path.startswith("/") or path.startswith("//") or urlsplit(path).netloc:
         return "/"
-    return target
+    return iri_to_uri(target)  # a Location header is ASCII: "/é" goes out as "/%C3%A9"
 
 
 async def redirect_to_signin(error: Exception) -> Response:

@@ -7,7 +7,7 @@ from werkzeug.exceptions import BadRequest
 from wtforms import BooleanField, StringField
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.csrf.session import SessionCSRF
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 from wtforms.widgets import HiddenInput, PasswordInput
 
 from .models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
@@ -144,4 +144,5 @@ class SignOutForm(Form):
 
 
 class RevokeSessionForm(Form):
-    session_id = Hidden(validators=[DataRequired(), Length(max=64)])
+    # A session id is a SHA-256 in hex; anything else (PostgreSQL refuses a NUL) names none.
+    session_id = Hidden(validators=[DataRequired(), Regexp("^[0-9a-f]{64}$")])

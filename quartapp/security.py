@@ -1,7 +1,9 @@
 import ipaddress
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime, UTC
+from typing import Any
 
 from quart import has_request_context, Quart, Request, request, Response
 
@@ -67,15 +69,21 @@ def audit(event: str, *, username_key: str | None = None, session_id: str | None
     audit_log.info(json.dumps(record | fields, ensure_ascii=False))
 
 
+def strict_transport_security(config: Mapping[str, Any]) -> str | None:
+    """The Strict-Transport-Security value for responses over https, None if turned off."""
+    # Once a browser has seen the site over https it never again tries plain http, where
+    # anyone on the path could strip TLS and read the sign-in form.
+    max_age = config["HSTS_MAX_AGE"]
+    return None if max_age is None else f"max-age={max_age}"
+
+
 def security_headers(app: Quart, request: Request, response: Response) -> Response:
     """Add the headers every response of the app carries."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    max_age = app.config["HSTS_MAX_AGE"]
-    if max_age is not None and (request.is_secure or app.config["COOKIE_SECURE"] is True):
-        # Once a browser has seen the site over https it never again tries plain http, where
-        # anyone on the path could strip TLS and read the sign-in form.
-        response.headers["Strict-Transport-Security"] = f"max-age={max_age}"
+    hsts = strict_transport_security(app.config)
+    if hsts is not None and (request.is_secure or app.config["COOKIE_SECURE"] is True):
+        response.headers["Strict-Transport-Security"] = hsts
     if response.mimetype == "text/html":
         # No inline script or style, no plugins and no framing: injected markup can neither
         # run nor be dressed up, and no other site can overlay these forms (clickjacking).

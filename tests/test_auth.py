@@ -294,6 +294,18 @@ async def test_a_tampered_or_foreign_auth_cookie_is_anonymous(app, client, auth,
         assert response.status_code == 302
 
 
+@pytest.mark.parametrize("auth_id", [123, ["a"], {"a": 1}, None])
+async def test_a_validly_signed_cookie_naming_no_string_is_anonymous(app, auth_id):
+    from quart_auth import QuartAuth
+
+    ext: QuartAuth = app.extensions["QUART_AUTH"][0]
+    async with app.app_context():
+        cookie = ext.dump_token(auth_id, app=app)
+    visitor = app.test_client()
+    visitor.set_cookie("localhost", "quartapp_auth", cookie)
+    assert (await visitor.get("/")).status_code == 302
+
+
 async def test_a_cookie_signed_with_another_key_is_anonymous(tmp_path, app, auth):
     from quart_auth import QuartAuth
 
@@ -317,6 +329,7 @@ async def test_a_cookie_signed_with_another_key_is_anonymous(tmp_path, app, auth
     [
         ("/", "/"),
         ("/healthz?x=1", "/healthz?x=1"),
+        ("/café?q=ü", "/caf%C3%A9?q=%C3%BC"),  # a Location header is ASCII
         ("//evil.example", "/"),
         ("///evil.example", "/"),
         ("/\\evil.example", "/"),

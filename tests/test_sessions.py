@@ -1,6 +1,7 @@
 import hashlib
 from datetime import timedelta
 
+import pytest
 import quart.typing  # the module, not its TestClientProtocol, which pytest would try to collect
 from quart import Quart
 from quart_auth import QuartAuth
@@ -134,6 +135,14 @@ async def test_nobody_can_revoke_another_users_session(app, auth):
     alice_id = hashlib.sha256(auth_id(app, auth.client).encode()).hexdigest()
     await mallory.post("/sessions/revoke", {"session_id": alice_id}, token_from="/sessions")
     assert (await auth.get("/")).status_code == 200
+
+
+@pytest.mark.parametrize("session_id", ["\x00", "a\x00b", "x" * 64, "A" * 64, "0" * 65])
+async def test_a_session_id_that_names_no_session_is_a_400(app, auth, session_id):
+    await auth.signup("alice")
+    response = await auth.post("/sessions/revoke", {"session_id": session_id}, token_from="/sessions")
+    assert response.status_code == 400
+    assert len(await rows(app, AuthSession)) == 1
 
 
 async def test_revoking_this_session_signs_this_browser_out(app, auth):

@@ -1,5 +1,6 @@
 import logging
 import socket
+from typing import Any
 
 import pytest
 from werkzeug.datastructures import Headers
@@ -78,22 +79,90 @@ def test_a_malformed_trusted_hosts_setting_is_refused_at_start(tmp_path, value):
         make_app(tmp_path, TRUSTED_HOSTS=value)
 
 
-def raw_request(url: str, host_line: bytes) -> bytes:
-    """Send a GET /healthz with the given Host line over a plain socket; return the status line."""
+def raw(url: str, request: bytes, *, chunks: int = 0) -> bytes:
+    """Send request bytes over a plain socket (then chunks of 16 KiB, never the last one);
+    return the status line of the answer."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as connection:
-        connection.sendall(b"GET /healthz HTTP/1.1\r\n" + host_line + b"Connection: close\r\n\r\n")
+        connection.sendall(request)
+        for _ in range(chunks):
+            connection.sendall(b"4000\r\n" + b"x" * 0x4000 + b"\r\n")
         return connection.makefile("rb").readline()
 
 
-def test_the_served_app_refuses_bad_hosts_and_keeps_serving(tmp_path):
+def get(target: bytes, host: bytes = b"127.0.0.1", extra: bytes = b"") -> bytes:
+    return b"GET " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\n" + extra + b"Connection: close\r\n\r\n"
+
+
+def test_the_served_app_refuses_what_it_cannot_read_and_keeps_serving(tmp_path):
     env = app_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'served.sqlite3'}", INSTANCE_PATH=str(tmp_path))
     migrate(env)
     with serve(env, tmp_path) as server:
         # The test client cannot send "[::1" (its cookie jar parses the URL first): sent raw here.
-        for line in (b"Host: ..\r\n", b"Host: " + b"a" * 300 + b"\r\n", b"Host: [::1\r\n", b""):
-            assert raw_request(server.url, line).startswith(b"HTTP/1.1 400"), line
-        assert raw_request(server.url, b"Host: 127.0.0.1\r\n").startswith(b"HTTP/1.1 200")
+        for host in (b"..", b"a" * 300, b"[::1", b"evil.example"):
+            assert raw(server.url, get(b"/healthz", host)).startswith(b"HTTP/1.1 400"), host
+        assert raw(server.url, b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 400")
+        # Quart would index an empty path and fail with a 500.
+        for target in (b"?x=1", b"?"):
+            assert raw(server.url, get(target)).startswith(b"HTTP/1.1 400"), target
+        # No websockets here: refused before the app, whatever the Host.
+        upgrade = b"GET /signin HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        upgrade += b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        assert raw(server.url, upgrade).startswith(b"HTTP/1.1 403")
+        # A chunked body past MAX_CONTENT_LENGTH is refused as it arrives, not after the end.
+        post = b"POST /signin HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        post += b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+        assert raw(server.url, post, chunks=8).startswith(b"HTTP/1.1 413")
+        assert raw(server.url, get(b"/healthz")).startswith(b"HTTP/1.1 200")
     log = server.log.read_text()
     assert "Traceback" not in log
     assert "ERROR" not in log
+
+
+async def call(app, scope: dict[str, Any]) -> list[dict[str, Any]]:
+    """Send one request straight through the app's ASGI interface; return what it sent."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    base = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http", "root_path": "",
+            "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000), "extensions": {}}  # fmt: skip
+    await app(base | scope, receive, send)
+    return sent
+
+
+async def test_a_query_that_is_not_utf8_is_a_400(app):
+    # HTTP/2 lets raw bytes through where HTTP/1.1's parser refuses them.
+    sent = await call(app, {"path": "/signin", "raw_path": b"/signin", "query_string": b"next=\xff",
+                            "headers": [(b"host", b"localhost")]})  # fmt: skip
+    assert sent[0]["status"] == 400
+    assert b"not one this server can read" in sent[1]["body"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"If-Modified-Since": "Mon, 01 Jan 99999999999 00:00:00 GMT"},
+        {"If-Modified-Since": "Mon, 01 Jan 2020 00:00:00 +99999999999999"},
+        {"Range": "bytes=0-1", "If-Range": "Mon, 01 Jan 99999999999 00:00:00 GMT"},
+    ],
+)
+async def test_an_impossible_date_in_a_conditional_request_is_ignored(client, header):
+    response = await client.get("/static/style.css", headers=header)
+    assert response.status_code in (200, 206)
+    assert await response.get_data()
+
+
+async def test_static_names_too_long_for_any_file_are_404(client):
+    for path in ("/static/" + "a" * 256, "/static/" + "a/" * 2100 + "b"):
+        assert (await client.get(path)).status_code == 404
+
+
+async def test_double_slashes_are_not_redirected_to_an_absolute_url(client):
+    response = await client.get("/static//style.css")
+    assert response.status_code == 404
+    assert "Location" not in response.headers
