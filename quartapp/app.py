@@ -10,6 +10,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from . import passwords, security
 from .cookies import SessionInterface
 from .gate import Gate
+from .hasher import Hasher
 
 
 class LimitedBody(Body):
@@ -49,10 +50,10 @@ class QuartApp(Quart):
             await super().asgi_app(scope, receive, send)
 
     async def handle_request(self, request: Request) -> Any:
-        hasher = self.extensions.get("hasher")
-        if request.method == "POST" and request.path in passwords.HASHING_FORMS and hasher and hasher.full():
-            # Shed load at the door: a form that would wait for bcrypt is refused before its
-            # body is read or a context pushed, so a flood of them costs microseconds each.
+        hasher: Hasher | None = self.extensions.get("hasher")
+        if request.method == "POST" and request.path in passwords.HASHING_FORMS and hasher and not await hasher.room():
+            # Shed load at the door: a form that would wait too long for bcrypt is refused
+            # before its body is read or a context pushed, so a flood of them costs little.
             return security.security_headers(self, request, hasher.refusal())
         # Quart cancels a request's task when its client disconnects. A cancel landing inside
         # an aiosqlite query leaves the SQLite file locked until the garbage collector runs,

@@ -3,7 +3,7 @@ from typing import cast
 from urllib.parse import urlsplit
 
 import quart_auth
-from quart import Blueprint, redirect, render_template, request, session, url_for
+from quart import Blueprint, current_app, redirect, render_template, request, session, url_for
 from quart_auth import Action, AuthUser, login_user, logout_user, Unauthorized
 from sqlalchemy.exc import IntegrityError
 from werkzeug.urls import iri_to_uri
@@ -37,7 +37,11 @@ class CurrentUser(AuthUser):
         if not self._resolved and self.auth_id is not None:
             self._resolved = True
             self._signed_in = await sessions.resolve(
-                get_session(), self.auth_id, address=client_address(), user_agent=request.user_agent.string
+                current_app.extensions["db_reader"],
+                get_session(),
+                self.auth_id,
+                address=client_address(),
+                user_agent=request.user_agent.string,
             )
             if self._signed_in is None and self.action is Action.PASS:
                 self.action = Action.DELETE  # signed out, expired or revoked: drop the dead cookie

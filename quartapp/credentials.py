@@ -2,8 +2,9 @@ from quart import current_app
 from sqlalchemy import update
 
 from .db import get_session
+from .hasher import Overloaded
 from .models import get_user_by_username, User, username_key
-from .passwords import admit, hash_password, needs_rehash, Overloaded, verify_password
+from .passwords import admit, hash_password, needs_rehash, verify_password
 from .security import audit, client_address
 from .throttle import Limits
 

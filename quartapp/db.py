@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from .lookup import Reader
 from .models import User
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,11 @@ def init_app(app: Quart) -> None:
         app.extensions["db_engine"] = engine
         # expire_on_commit=False: reading an attribute after commit must not do hidden IO.
         app.extensions["db_sessionmaker"] = async_sessionmaker(engine, expire_on_commit=False)
+        app.extensions["db_reader"] = Reader(engine, app.config)
 
     @app.after_serving
     async def dispose_engine() -> None:
+        await app.extensions.pop("db_reader").close()
         await app.extensions.pop("db_engine").dispose()
         log.info("database connections closed")
 

@@ -1,15 +1,15 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, UTC
+from typing import NamedTuple
 
 from quart import current_app
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import rowcount
+from .lookup import Reader
 from .models import AuthSession, User, USER_AGENT_MAX_LENGTH, utcnow
 
 # Last-seen time, address and browser are written at most this often per session, so a
@@ -62,42 +62,57 @@ class SignedIn:
     username_key: str
 
 
-def is_live(auth_session: AuthSession | Row[*tuple[Any, ...]], now: datetime) -> bool:
+class _Live(NamedTuple):
+    remember: bool
+    expires_at: datetime
+    last_seen_at: datetime
+
+
+def is_live(auth_session: AuthSession | _Live, now: datetime) -> bool:
     """Return whether a session is within both its absolute and its idle lifetime."""
     _, idle = _lifetimes(auth_session.remember)
     return auth_session.expires_at > now and auth_session.last_seen_at + idle > now
 
 
-async def resolve(db: AsyncSession, token: str, *, address: str, user_agent: str) -> SignedIn | None:
+# Plain columns in one query: every signed-in request runs it, through the Reader.
+_RESOLVE = (
+    select(
+        AuthSession.remember,
+        AuthSession.expires_at,
+        AuthSession.last_seen_at,
+        User.id,
+        User.username,
+        User.username_key,
+    )
+    .join(User)
+    .where(AuthSession.id == bindparam("session_id"))
+)
+
+
+def _utc(value: datetime | str) -> datetime:
+    # PostgreSQL's rows come through UTCDateTime; SQLite's raw ones are the text it stored.
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+async def resolve(reader: Reader, db: AsyncSession, token: str, *, address: str, user_agent: str) -> SignedIn | None:
     """Return who the live session named by token belongs to, recording its use."""
-    # One query of plain columns: every signed-in request runs it, and ORM objects would
-    # cost more than the query itself.
     session_id = token_hash(token)
-    row = (
-        await db.execute(
-            select(
-                AuthSession.remember,
-                AuthSession.expires_at,
-                AuthSession.last_seen_at,
-                User.id,
-                User.username,
-                User.username_key,
-            )
-            .join(User)
-            .where(AuthSession.id == session_id)
-        )
-    ).first()
-    now = utcnow()
-    if row is None or not is_live(row, now):
+    row = await reader.first(_RESOLVE, session_id=session_id)
+    if row is None:
         return None
-    if now - row.last_seen_at >= TOUCH_INTERVAL:
+    remember, expires_at, last_seen_at, user_id, username, key = row
+    live = _Live(bool(remember), _utc(expires_at), _utc(last_seen_at))
+    now = utcnow()
+    if not is_live(live, now):
+        return None
+    if now - live.last_seen_at >= TOUCH_INTERVAL:
         await db.execute(
             update(AuthSession)
             .where(AuthSession.id == session_id)
             .values(last_seen_at=now, address=address, user_agent=user_agent[:USER_AGENT_MAX_LENGTH])
         )
         await db.commit()
-    return SignedIn(session_id, row.id, row.username, row.username_key)
+    return SignedIn(session_id, user_id, username, key)
 
 
 async def list_for_user(db: AsyncSession, user_id: int) -> list[AuthSession]:

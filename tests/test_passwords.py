@@ -1,6 +1,7 @@
 import asyncio
 import os
 import threading
+import time
 
 import bcrypt
 
@@ -16,7 +17,7 @@ async def test_hashes_verify_and_use_the_configured_cost(app):
         assert not await verify_password("correct horse", None)
         assert not await verify_password("correct horse", "not a bcrypt hash")
         assert not await verify_password("x" * 100, password_hash)
-    assert app.extensions["hasher"].dummy_hash.startswith(b"$2b$04$")
+    assert app.extensions["dummy_hash"].startswith(b"$2b$04$")
 
 
 async def test_bcrypt_runs_off_the_event_loop_in_a_bounded_pool(app, monkeypatch):
@@ -56,10 +57,11 @@ async def test_bcrypt_runs_off_the_event_loop_in_a_bounded_pool(app, monkeypatch
     assert set(niceness) == {os.getpriority(os.PRIO_PROCESS, 0) + 10}  # pages before hashing
 
 
-async def test_signins_past_the_queue_limit_are_refused_at_once(tmp_path, monkeypatch):
+async def test_signins_that_would_wait_too_long_are_refused(tmp_path, monkeypatch):
     from .conftest import AuthActions, running_app
 
-    async with running_app(tmp_path, HASH_WORKERS=1, HASH_QUEUE_LIMIT=1) as app:
+    # One thread; hashes of about a second each (set below), so one more may wait for it.
+    async with running_app(tmp_path, HASH_WORKERS=1, HASH_MAX_WAIT=1.5, HASH_PATIENCE=0.05) as app:
         await AuthActions(app.test_client()).signup("alice")
         release = threading.Event()
         real_checkpw = bcrypt.checkpw
@@ -72,10 +74,13 @@ async def test_signins_past_the_queue_limit_are_refused_at_once(tmp_path, monkey
             form = {"username": "alice", "password": "correct horse battery", "csrf_token": token}
             return await visitor.client.post("/signin", form=form)
 
+        app.extensions["hasher"].seconds_per_hash = 1.0
         first, second = (asyncio.create_task(signin(v, t)) for v, t in zip(visitors[:2], tokens[:2], strict=True))
         while app.extensions["hasher"].pending < 2:  # one hashing, one queued
             await asyncio.sleep(0.001)
+        started = time.monotonic()
         refused = await signin(visitors[2], tokens[2])
+        assert 0.05 <= time.monotonic() - started < 1  # held for the patience, then refused
         assert refused.status_code == 503
         assert int(refused.headers["Retry-After"]) >= 1
         assert "Too many people are signing in right now." in await refused.get_data(as_text=True)

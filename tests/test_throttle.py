@@ -97,7 +97,7 @@ async def test_ipv6_addresses_are_throttled_by_their_slash_64(tmp_path, clock):
 
 
 async def test_concurrent_failures_are_all_counted(tmp_path, clock):
-    async with running_app(tmp_path, HASH_QUEUE_LIMIT=12) as app:  # no sign-in is refused for overload here
+    async with running_app(tmp_path, HASH_MAX_WAIT=60) as app:  # no sign-in is refused for overload here
         visitors = [AuthActions(app.test_client(), address=f"192.0.2.{i}") for i in range(12)]
         await asyncio.gather(*(fail(v) for v in visitors))
         counts = {row.failures for row in await rows(app, Throttle)}

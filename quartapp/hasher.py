@@ -1,0 +1,111 @@
+import asyncio
+import contextlib
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from quart import Response
+from werkzeug.exceptions import ServiceUnavailable
+
+T = TypeVar("T")
+
+# How much each finished hash moves the estimate of how long one takes.
+SMOOTHING = 0.2
+
+
+class Overloaded(ServiceUnavailable):
+    description = "Too many people are signing in right now. Please try again in a moment."
+
+
+class Hasher:
+    """A bounded thread pool for password hashing, with admission control by waiting time.
+
+    A hash is admitted while the wait it would have before a thread takes it stays within
+    max_wait seconds, estimated from how long recent hashes took: the queue is as long as the
+    machine can clear in that time, whatever the cost setting or the load on its cores.
+    """
+
+    def __init__(self, threads: int, max_wait: float, patience: float, niceness: int) -> None:
+        self.pool = ThreadPoolExecutor(threads, "bcrypt", initializer=_lower_priority, initargs=(niceness,))
+        self.threads = threads
+        self.max_wait = max_wait
+        self.patience = patience
+        self.pending = 0  # submitted and not yet finished
+        self.seconds_per_hash = 0.0
+        self.refusal_page = ""
+        self._room = asyncio.Condition()
+
+    def wait(self, pending: int) -> float:
+        """Seconds a hash submitted behind pending others waits before a thread starts it."""
+        ahead = pending - self.threads + 1
+        return max(0, ahead) / self.threads * self.seconds_per_hash
+
+    def full(self) -> bool:
+        """Return whether a hash submitted now would wait longer than max_wait."""
+        return self.pending >= self.threads and self.wait(self.pending) > self.max_wait
+
+    def retry_after(self) -> int:
+        """Whole seconds until the hashes admitted now are done, at least 1."""
+        return max(1, math.ceil(self.pending / self.threads * self.seconds_per_hash))
+
+    def admit(self) -> None:
+        """Raise Overloaded if the pool is full."""
+        # Admission control: past that point a sign-in is refused at once instead of queueing
+        # for longer than anybody waits, while its client times out and tries again.
+        if self.full():
+            raise Overloaded(retry_after=self.retry_after())
+
+    async def room(self) -> bool:
+        """Wait up to patience seconds for the pool to have room; return whether it has."""
+        if not self.full():
+            return True
+        # A refusal answered at once invites a client that ignores Retry-After to come straight
+        # back: held for a moment, such clients cost the loop a few requests a second, not
+        # hundreds, and the cores stay with hashing.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.patience), self._room:
+                await self._room.wait_for(lambda: not self.full())
+        return not self.full()
+
+    def refusal(self) -> Response:
+        """The 503 page for a hashing form submitted while the pool is full."""
+        return Response(self.refusal_page, 503, {"Retry-After": str(self.retry_after())}, mimetype="text/html")
+
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        """Run func in the pool, or raise Overloaded at once if the queue is full."""
+        self.admit()
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, self._timed, func, *args)
+        finally:
+            self.pending -= 1
+            async with self._room:
+                self._room.notify()
+
+    def _timed(self, func: Callable[..., T], *args: object) -> T:
+        started = time.perf_counter()
+        try:
+            return func(*args)
+        finally:
+            # Measured in the thread: a machine whose cores are busy elsewhere hashes slower,
+            # and the queue it admits shrinks to match.
+            elapsed = time.perf_counter() - started
+            if self.seconds_per_hash:
+                self.seconds_per_hash += SMOOTHING * (elapsed - self.seconds_per_hash)
+            else:
+                self.seconds_per_hash = elapsed
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lower_priority(niceness: int) -> None:
+    # Niceness is per thread on Linux: the hashing threads give way to the event loop, so
+    # pages stay fast during a sign-in flood, yet take every CPU cycle nothing else wants.
+    # Elsewhere (no setpriority, or not allowed) hashing at normal priority is still correct.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
