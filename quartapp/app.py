@@ -1,9 +1,9 @@
-import asyncio
 import errno
 from typing import Any
 
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart import Quart, Request, Response
+from quart.asgi import ASGIHTTPConnection
 from quart.wrappers.request import Body
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
@@ -36,11 +36,39 @@ class LimitedRequest(Request):
     body_class = LimitedBody
 
 
+class RunToEnd(ASGIHTTPConnection):
+    """Quart's HTTP connection, except that a client hanging up does not cancel its request.
+
+    Quart cancels a request's task when its client disconnects. A cancel landing inside an
+    aiosqlite query leaves the SQLite file locked until the garbage collector runs, and one
+    landing between two writes leaves half a unit of work. So a request, once started, runs to
+    its end (hypercorn's graceful shutdown waits for it); only its response is dropped.
+    """
+
+    async def handle_messages(self, request: Request, receive: ASGIReceiveCallable, *_: object) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.request":
+                await request.body.put(message.get("body", b""))
+                if not message.get("more_body", False):
+                    request.body.set_complete()
+            elif message["type"] == "http.disconnect":
+                self._disconnected = True
+                request.body.disconnect()  # a view still reading the body gets ClientDisconnectedError
+                return
+
+    async def _send_response(self, send: ASGISendCallable, response: Any) -> None:
+        if not self._disconnected:  # else nobody is left to read it
+            await super()._send_response(send, response)
+
+
 class QuartApp(Quart):
-    """Quart, with the gate in front and bcrypt's admission control at the door."""
+    """Quart, with the gate in front, bcrypt's admission control at the door, and requests
+    that run to their end."""
 
     session_interface = SessionInterface()
     request_class = LimitedRequest
+    asgi_http_class = RunToEnd
     gate: Gate
 
     async def asgi_app(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
@@ -55,14 +83,7 @@ class QuartApp(Quart):
             # Shed load at the door: a form that would wait too long for bcrypt is refused
             # before its body is read or a context pushed, so a flood of them costs little.
             return security.security_headers(self, request, hasher.refusal())
-        # Quart cancels a request's task when its client disconnects. A cancel landing inside
-        # an aiosqlite query leaves the SQLite file locked until the garbage collector runs,
-        # and one landing between two writes leaves half a unit of work. So a request, once
-        # started, runs to its end (and shutdown waits for it); only its response is dropped.
-        task = asyncio.ensure_future(super().handle_request(request))
-        self.background_tasks.add(task)
-        task.add_done_callback(self.background_tasks.discard)
-        return await asyncio.shield(task)
+        return await super().handle_request(request)
 
     async def send_static_file(self, filename: str) -> Response:
         try:

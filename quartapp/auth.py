@@ -174,5 +174,5 @@ async def signout() -> Response:
 
 
 @bp.app_context_processor
-def signout_form() -> dict[str, type[SignOutForm]]:
+async def signout_form() -> dict[str, type[SignOutForm]]:
     return {"SignOutForm": SignOutForm}

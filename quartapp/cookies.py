@@ -1,6 +1,14 @@
+from typing import Any, cast
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from quart import current_app, has_request_context, Quart, request
 from quart.sessions import SecureCookieSessionInterface
-from quart_auth import QuartAuth
+from quart_auth import AuthUser, QuartAuth
+
+
+def signing_keys(app: Quart) -> tuple[str | bytes, ...]:
+    """The keys cookies are checked with, the current one last (itsdangerous' order)."""
+    return (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key or "")
 
 
 def secure_cookies() -> bool:
@@ -24,6 +32,12 @@ def cookie_name(name: str) -> str:
 class Auth(QuartAuth):
     """Quart-Auth whose cookie flag and name follow the app's cookie policy per request."""
 
+    _serializers: dict[tuple[str | bytes, ...], URLSafeTimedSerializer]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._serializers = {}
+        super().__init__(*args, **kwargs)
+
     @property
     def cookie_secure(self) -> bool:
         return secure_cookies()
@@ -40,12 +54,40 @@ class Auth(QuartAuth):
     def cookie_name(self, value: str | None) -> None:
         self._cookie_name = value
 
+    def load_token(self, token: str, app: Quart | None = None) -> str | None:
+        """Quart-Auth's load_token, with its serializer made once per set of keys, not per request."""
+        keys = signing_keys(app or current_app)
+        if (serializer := self._serializers.get(keys)) is None:
+            # The same arguments as Quart-Auth's own, which are typed more loosely than used.
+            serializer = self._serializers[keys] = self.serializer_class(cast(Any, list(keys)), cast(str, self.salt))
+        try:
+            loaded: str | None = serializer.loads(token, max_age=self.duration)
+        except (BadSignature, SignatureExpired):
+            return None
+        return loaded
+
+    async def _template_context(self) -> dict[str, AuthUser]:  # type: ignore[override]
+        # Async: Quart runs a synchronous context processor in a thread, a trip per page.
+        return {"current_user": self.load_user()}
+
 
 class SessionInterface(SecureCookieSessionInterface):
     """Quart's signed-cookie session (it carries the CSRF secret) under the same policy."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[str | bytes, ...], URLSafeTimedSerializer | None] = {}
 
     def get_cookie_name(self, app: Quart) -> str:
         return cookie_name(app.config["SESSION_COOKIE_NAME"])
 
     def get_cookie_secure(self, app: Quart) -> bool:
         return secure_cookies()
+
+    def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
+        """Quart's serializer, made once per set of keys instead of twice per request."""
+        if not app.secret_key:
+            return None
+        keys = signing_keys(app)
+        if (serializer := self._serializers.get(keys)) is None:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+        return serializer

@@ -306,6 +306,25 @@ async def test_a_validly_signed_cookie_naming_no_string_is_anonymous(app, auth_i
     assert (await visitor.get("/")).status_code == 302
 
 
+async def test_a_cookie_signed_with_a_retired_key_still_works_while_it_is_a_fallback(tmp_path, app, auth):
+    from .conftest import make_app
+
+    await auth.signup()
+    cookies = {c.name: c.value for c in auth.client.cookie_jar}
+    rotated = make_app(tmp_path, SECRET_KEY="the new secret", SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]])
+    async with rotated.test_app():
+        visitor = rotated.test_client()
+        for name, value in cookies.items():
+            visitor.set_cookie("localhost", name, value)
+        assert (await visitor.get("/")).status_code == 200
+    retired = make_app(tmp_path, SECRET_KEY="the new secret")
+    async with retired.test_app():
+        visitor = retired.test_client()
+        for name, value in cookies.items():
+            visitor.set_cookie("localhost", name, value)
+        assert (await visitor.get("/")).status_code == 302
+
+
 async def test_a_cookie_signed_with_another_key_is_anonymous(tmp_path, app, auth):
     from quart_auth import QuartAuth
 
