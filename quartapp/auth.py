@@ -1,8 +1,10 @@
 import string
+from collections.abc import Callable
 from typing import cast
 from urllib.parse import urlsplit
 
 import quart_auth
+from markupsafe import Markup
 from quart import Blueprint, current_app, redirect, render_template, request, session, url_for
 from quart_auth import Action, AuthUser, login_user, logout_user, Unauthorized
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +14,7 @@ from werkzeug.wrappers import Response
 from . import sessions
 from .credentials import authenticate
 from .db import get_session
-from .forms import CSRFError, SignInForm, SignOutForm, SignUpForm
+from .forms import csrf_input, CSRFError, SignInForm, SignOutForm, SignUpForm
 from .models import add_user, User
 from .passwords import hash_password
 from .security import audit, client_address
@@ -38,7 +40,6 @@ class CurrentUser(AuthUser):
             self._resolved = True
             self._signed_in = await sessions.resolve(
                 current_app.extensions["db_reader"],
-                get_session(),
                 self.auth_id,
                 address=client_address(),
                 user_agent=request.user_agent.string,
@@ -174,5 +175,5 @@ async def signout() -> Response:
 
 
 @bp.app_context_processor
-async def signout_form() -> dict[str, type[SignOutForm]]:
-    return {"SignOutForm": SignOutForm}
+async def signout_form() -> dict[str, Callable[[], Markup]]:
+    return {"csrf_input": csrf_input}

@@ -8,7 +8,7 @@ from quart import current_app
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db import rowcount
+from .db import get_session, rowcount
 from .lookup import Reader
 from .models import AuthSession, User, USER_AGENT_MAX_LENGTH, utcnow
 
@@ -94,7 +94,7 @@ def _utc(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-async def resolve(reader: Reader, db: AsyncSession, token: str, *, address: str, user_agent: str) -> SignedIn | None:
+async def resolve(reader: Reader, token: str, *, address: str, user_agent: str) -> SignedIn | None:
     """Return who the live session named by token belongs to, recording its use."""
     session_id = token_hash(token)
     row = await reader.first(_RESOLVE, session_id=session_id)
@@ -106,6 +106,7 @@ async def resolve(reader: Reader, db: AsyncSession, token: str, *, address: str,
     if not is_live(live, now):
         return None
     if now - live.last_seen_at >= TOUCH_INTERVAL:
+        db = get_session()  # only now: most requests need no database session at all
         await db.execute(
             update(AuthSession)
             .where(AuthSession.id == session_id)
