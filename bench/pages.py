@@ -3,6 +3,7 @@
 import time
 from typing import Any
 
+from .lean import lean_page_clients
 from .load import cookie_header, new_cookie_jar, sign_in, SIGNED_IN
 from .probe import page_clients
 from .scenarios import PASSWORD
@@ -12,6 +13,8 @@ from .summary import summarize_samples
 
 # Signed-in visitors of the page scenario: each is one session that several clients share.
 PAGE_VISITORS = 4
+# The page clients to choose from: the lean one by default, aiohttp's to compare with.
+PAGE_CLIENTS = {"lean": lean_page_clients, "aiohttp": page_clients}
 
 
 async def signed_in_pages(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
@@ -24,7 +27,7 @@ async def signed_in_pages(server: Server, settings: Settings, names: list[str]) 
             raise RuntimeError(f"{server.name}: signing in {name} for the page scenario failed: {attempt.detail}")
         visitors.append((cookie_header(jar), name.encode()))
     clients, seconds = settings.page_clients, settings.page_seconds
-    run_clients = page_clients
+    run_clients = PAGE_CLIENTS[settings.page_client]
     home = summarize_samples(await run_clients(server.url, "/", visitors, clients, seconds, settings.timeout), seconds)
     routes = {}
     for path in ("/healthz", server.light_route):
@@ -34,6 +37,7 @@ async def signed_in_pages(server: Server, settings: Settings, names: list[str]) 
     return {
         "clients": clients,
         "seconds": seconds,
+        "client": settings.page_client,
         "home": home,
         "routes": routes,
         "light_route": server.light_route,

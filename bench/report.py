@@ -43,7 +43,7 @@ def table(run: Results) -> str:
     names = list(run["servers"])
     m, c = run["machine"], run["ceiling"]
     lines = [
-        f"{m['cores']} cores, {m['cpu']}, Python {m['python']}",
+        f"{m['cores']} cores, {m['cpu']}, Python {m['python']}; load generator on {m.get('load_generator_loop')}",
         *(f"{n}: {r['memory_idle']['workers']} worker(s), {r['serving']}" for n, r in run["servers"].items()),
         f"bcrypt ceiling at cost {c['cost']}: {c['serial_per_s']:.2f} checks/s on 1 thread, "
         f"{c['parallel_per_s']:.2f} on {c['threads']} threads (other programs: {c['other_cores']:.2f} cores)",

@@ -103,7 +103,7 @@ def rows(run: Results, scenarios: list[str]) -> list[Row]:
         "polite, then impatient",
         *_overload_rows("overload"),
         *_overload_rows("overload-impatient"),
-        f"4. pages: {s['page_clients']} keep-alive connections, "
+        f"4. pages: {s['page_clients']} keep-alive connections ({s['page_client']} client), "
         f"{s['page_seconds']:g} s per route (req/s, p99)",
         ("GET / signed in", lambda r: _rate(r["pages"]["home"])),
         (f"  GET / x {REFERENCE}'s GET /", lambda r: _reference(r, run)),

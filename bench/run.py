@@ -14,7 +14,7 @@ import bcrypt
 from . import scenarios
 from .apps import start_flask, start_naive, start_quartapp
 from .ceiling import bcrypt_ceiling
-from .machine import code, machine
+from .machine import code, loop_factory, machine
 from .meter import Meter, quiet_machine, settle
 from .pages import signed_in_pages
 from .servers import Server, usernames
@@ -89,7 +89,8 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
         for server in servers:
             log(f"{server.name} serving at {server.url}")
         try:
-            results["servers"] = asyncio.run(measure(servers, settings, names, log))
+            with asyncio.Runner(loop_factory=loop_factory()) as runner:
+                results["servers"] = runner.run(measure(servers, settings, names, log))
         finally:
             _keep_logs(servers, settings.results / "logs")
     # Measured again once the servers are gone: the better of the two is the least disturbed.

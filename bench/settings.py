@@ -22,6 +22,7 @@ class Settings:
     overload_seconds: float = 12.0  # each
     page_clients: int = 32  # keep-alive connections
     page_seconds: float = 5.0  # per route
+    page_client: str = "lean"  # or "aiohttp": the page clients' HTTP library
     # A request (a probe's, a page's, either of a sign-in's two) not answered by then counts as unanswered.
     timeout: float = 10.0
     settle_seconds: float = 60.0  # longest wait for a server to go idle between scenarios

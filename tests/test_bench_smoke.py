@@ -65,6 +65,7 @@ def test_bench_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
             assert server["flood"]["probe"][phase]["requests"] > 0
             assert server["flood"]["probe"][phase]["errors"] == 0
         pages = server["pages"]
+        assert pages["client"] == "lean"
         assert set(pages["routes"]) == {"/healthz", pages["light_route"]}
         for page in [pages["home"], *pages["routes"].values()]:
             assert page["per_s"] > 0, pages
