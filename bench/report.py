@@ -6,7 +6,7 @@ from pathlib import Path
 from .rows import rows
 from .targets import evaluate, Results, TARGETS
 
-LABEL, COLUMN = 40, 27
+LABEL, COLUMN = 40, 29
 INNERMOST_LIST = re.compile(r"\[[^\[\]{}]*\]")
 MET = {True: "met", False: "NOT MET", None: "-"}
 
@@ -55,7 +55,9 @@ def table(run: Results) -> str:
             lines.append(row)
             continue
         text, read = row
-        lines.append(f"  {text:<{LABEL - 2}}" + "".join(f"{read(run['servers'][n]):<{COLUMN}}" for n in names).rstrip())
+        cells = (read(run["servers"][n]) for n in names)
+        # A figure wider than its column still keeps two spaces from the next one.
+        lines.append(f"  {text:<{LABEL - 2}}" + "".join(f"{cell:<{COLUMN - 2}}  " for cell in cells).rstrip())
     lines += _errors(run)
     lines += ["", "Targets"]
     verdicts = evaluate(run)

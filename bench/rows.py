@@ -58,15 +58,15 @@ def _sign_in_rows(scenario: str, label: str, ceiling: float) -> list[Row]:
 
 def _overload_rows(scenario: str) -> list[Row]:
     return [
-        f"  {scenario}",
-        ("requests answered", lambda r: f"{r[scenario]['requests_answered']} / {r[scenario]['requests_sent']}"),
-        ("signed in: n, per s", lambda r: f"{r[scenario]['signed_in']}, {r[scenario]['per_s']:.2f}/s"),
-        ("signed in: p50 / p99", lambda r: spread(at(r, f"{scenario}.latency_ms"), "p50", "p99")),
-        ("GET /signin (the form): p50 / p99", lambda r: spread(at(r, f"{scenario}.form_latency_ms"), "p50", "p99")),
-        ("refused 503 + Retry-After: n, p99", lambda r: "{refused}, {p99}".format(
+        f"  {scenario}:",
+        ("  requests answered", lambda r: f"{r[scenario]['requests_answered']} / {r[scenario]['requests_sent']}"),
+        ("  signed in: n, per s", lambda r: f"{r[scenario]['signed_in']}, {r[scenario]['per_s']:.2f}/s"),
+        ("  signed in: p50 / p99", lambda r: spread(at(r, f"{scenario}.latency_ms"), "p50", "p99")),
+        ("  GET /signin (the form): p50 / p99", lambda r: spread(at(r, f"{scenario}.form_latency_ms"), "p50", "p99")),
+        ("  refused 503 + Retry-After: n, p99", lambda r: "{refused}, {p99}".format(
             **r[scenario], p99=ms(at(r, f"{scenario}.refusal_latency_ms.p99"))
         )),
-        ("errors (unanswered / wrong)", lambda r: "{errors} ({u} / {wrong_answers})".format(
+        ("  errors (unanswered / wrong)", lambda r: "{errors} ({u} / {wrong_answers})".format(
             **r[scenario], u=r[scenario]["errors"] - r[scenario]["wrong_answers"]
         )),
     ]  # fmt: skip
@@ -108,7 +108,7 @@ def rows(run: Results, scenarios: list[str]) -> list[Row]:
         ("GET / signed in", lambda r: _rate(r["pages"]["home"])),
         (f"  GET / x {REFERENCE}'s GET /", lambda r: _reference(r, run)),
         ("GET /healthz", lambda r: _rate(r["pages"]["routes"]["/healthz"])),
-        ("trivial route (no database or session)", lambda r: r["pages"]["light_route"]),
+        ("trivial route (no db, no session)", lambda r: r["pages"]["light_route"]),
         ("  req/s, p99", lambda r: _rate(r["pages"]["routes"][r["pages"]["light_route"]])),
         ("GET / / trivial route", lambda r: "-" if r["pages"]["ratio"] is None else f"{r['pages']['ratio']:.2f}"),
         ("errors GET / / healthz / trivial", lambda r: " / ".join(

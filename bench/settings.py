@@ -26,6 +26,8 @@ class Settings:
     # A request (a probe's, a page's, either of a sign-in's two) not answered by then counts as unanswered.
     timeout: float = 10.0
     settle_seconds: float = 60.0  # longest wait for a server to go idle between scenarios
-    quiet_seconds: float = 20.0  # ...and then for other programs to leave the cores alone
+    # ...and then for other programs to leave the cores alone: at most this long before each of the
+    # 18 scenario runs, so that a busy machine does not stretch the run by minutes (a noisy one is marked).
+    quiet_seconds: float = 6.0
     settle_window: float = 0.25  # seconds of each look at the cores while waiting
     results: Path = ROOT / "bench" / "results"
