@@ -13,7 +13,7 @@ def probe_chart(run: dict[str, Any], path: Path) -> None:
     servers = run["servers"]
     timeout_ms = run["settings"]["timeout"] * 1000
     # Figure rather than pyplot: no global state and no GUI backend, only a PNG file.
-    figure = Figure(figsize=(10, 3.2 * len(servers)), layout="constrained")
+    figure = Figure(figsize=(12, 3.2 * len(servers)), layout="constrained")
     axes = figure.subplots(len(servers), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     for ax, (name, server) in zip(axes, servers.items(), strict=True):
         flood = server["flood"]
@@ -43,7 +43,8 @@ def probe_chart(run: dict[str, Any], path: Path) -> None:
         ax.set_yscale("log")
         ax.set_ylabel("latency (ms, log)")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(loc="upper left", fontsize="small", markerscale=2)
+        # Beside the panel: inside it, the legend would hide the flood's first seconds.
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", markerscale=2)
     axes[-1].set_xlabel("seconds since the flood started (latency counted from each request's scheduled time)")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)

@@ -13,15 +13,15 @@ class Settings:
     ceiling_seconds: float = 4.0  # per measurement of the bcrypt ceiling
     signin_clients: int = 16  # polite: wait part of Retry-After after a 503
     impatient_clients: int = 32  # ignore Retry-After: start over at once after a 503
-    signin_seconds: float = 12.0  # each of the polite and the impatient sign-in scenarios
+    signin_seconds: float = 10.0  # each of the polite and the impatient sign-in scenarios
     probe_rate: float = 20.0  # probe requests per second, per probed route
     probe_idle_seconds: float = 5.0  # probing before the flood starts
     flood_clients: int = 64  # impatient
-    flood_seconds: float = 12.0
+    flood_seconds: float = 10.0
     overload_clients: int = 256  # once polite, once impatient
-    overload_seconds: float = 12.0  # each
+    overload_seconds: float = 10.0  # each
     page_clients: int = 32  # keep-alive connections
-    page_seconds: float = 5.0  # per route
+    page_seconds: float = 4.0  # per route
     page_client: str = "lean"  # or "aiohttp": the page clients' HTTP library
     # A request (a probe's, a page's, either of a sign-in's two) not answered by then counts as unanswered.
     timeout: float = 10.0
