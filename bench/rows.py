@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from .targets import ms, NOISY_CORES, REFERENCE, reference_share, Results
+from .targets import ms, NOISY_CORES, REFERENCE, reference_share, Results, still_busy
 
 ALL = ("p50", "p95", "p99", "max")
 Read = Callable[[Results], str]
@@ -36,10 +36,10 @@ def _mib(sizes: list[float]) -> str:
     return ", ".join(f"{size:.0f}" for size in sizes) + " MiB"
 
 
-def _cpu(scenario: str) -> Read:
+def _cpu(run: Results, scenario: str) -> Read:
     def read(r: Results) -> str:
         cpu = r[scenario]["system"]
-        flag = " *" if cpu["other_cores"] > NOISY_CORES else ""
+        flag = (" *" if cpu["other_cores"] > NOISY_CORES else "") + (" !" if still_busy(run, r[scenario]) else "")
         return f"{cpu['server_cores']:.2f} / {cpu['load_generator_cores']:.2f} / {cpu['other_cores']:.2f}{flag}"
 
     return read
@@ -118,8 +118,9 @@ def rows(run: Results, scenarios: list[str]) -> list[Row]:
         ("idle", lambda r: _mib(r["memory_idle"]["rss_mib"])),
         *[(f"after {name}", lambda r, name=name: _mib(r[name]["rss_mib_after"])) for name in scenarios],
         ("end of run", lambda r: _mib(r["memory_end"]["rss_mib"])),
-        f"CPU cores used (server / load generator / other programs; * more than {NOISY_CORES} cores of noise)",
-        *[(name, _cpu(name)) for name in scenarios],
+        f"CPU cores used (server / load generator / other programs; * more than {NOISY_CORES} cores of noise;",
+        f"  ! the server still busy with the last scenario after {s['settle_seconds']:g} s, when this one started)",
+        *[(name, _cpu(run, name)) for name in scenarios],
         "Connections dropped by a full accept queue (SYN retried after 1 s or more; counted machine-wide)",
         *[(name, lambda r, name=name: str(r[name]["system"]["listen_overflows"])) for name in scenarios],
     ]  # fmt: skip

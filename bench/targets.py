@@ -143,6 +143,11 @@ TARGETS: list[Target] = [
 ]  # fmt: skip
 
 
+def still_busy(run: Results, result: Results) -> bool:
+    """Whether a scenario started before its server went idle: the last one's backlog was still being served."""
+    return bool(result["before"]["idle_wait_s"] >= run["settings"]["settle_seconds"])
+
+
 def evaluate(run: Results) -> dict[str, list[dict[str, Any]]]:
     """Judge every server against every target, noting where other programs disturbed the scenario."""
     verdicts: dict[str, list[dict[str, Any]]] = {}
@@ -153,5 +158,7 @@ def evaluate(run: Results) -> dict[str, list[dict[str, Any]]]:
             noise = server[scenario]["system"]["other_cores"]
             if noise > NOISY_CORES:
                 detail += f" (other programs used {noise:.2f} cores meanwhile)"
+            if still_busy(run, server[scenario]):
+                detail += " (started before the server was done with the last scenario)"
             verdicts[name].append({"target": target, "met": met, "detail": detail})
     return verdicts
