@@ -3,7 +3,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from .targets import ms, PROBE_P99_MS
+from .targets import ms, PROBE_P99_MS, PROBE_STRICT_P99_MS
 
 COLOURS = {"/healthz": "tab:blue", "/signin": "tab:orange"}
 
@@ -13,13 +13,19 @@ def probe_chart(run: dict[str, Any], path: Path) -> None:
     servers = run["servers"]
     timeout_ms = run["settings"]["timeout"] * 1000
     # Figure rather than pyplot: no global state and no GUI backend, only a PNG file.
-    figure = Figure(figsize=(10, 3.2 * len(servers)), layout="constrained")
+    figure = Figure(figsize=(12, 3.2 * len(servers)), layout="constrained")
     axes = figure.subplots(len(servers), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     for ax, (name, server) in zip(axes, servers.items(), strict=True):
         flood = server["flood"]
         columns = flood["samples"]["columns"]
         rows = [dict(zip(columns, row, strict=True)) for row in flood["samples"]["rows"]]
-        ax.axvspan(0, flood["seconds"], color="tab:red", alpha=0.07, label=f"{flood['clients']}-client sign-in flood")
+        ax.axvspan(
+            0,
+            flood["seconds"],
+            color="tab:red",
+            alpha=0.07,
+            label=f"{flood['clients']} sign-in clients ignoring Retry-After",
+        )
         for probe_path, colour in COLOURS.items():
             ok = [r for r in rows if r["path"] == probe_path and not r["error"]]
             failed = [r for r in rows if r["path"] == probe_path and r["error"]]
@@ -31,12 +37,14 @@ def probe_chart(run: dict[str, Any], path: Path) -> None:
                     s=24, marker="x", color=colour, label=f"GET {probe_path} failed",
                 )  # fmt: skip
         ax.axhline(PROBE_P99_MS, color="grey", linestyle="--", linewidth=1, label=f"{PROBE_P99_MS:.0f} ms target (p99)")
+        ax.axhline(PROBE_STRICT_P99_MS, color="grey", linestyle=":", linewidth=1, label=f"{PROBE_STRICT_P99_MS:.0f} ms")
         p99 = flood["probe"]["flood"]["latency_ms"]["p99"]
         ax.set_title(f"{name}: probe p99 during the flood {ms(p99)}", loc="left")
         ax.set_yscale("log")
         ax.set_ylabel("latency (ms, log)")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(loc="upper left", fontsize="small", markerscale=2)
+        # Beside the panel: inside it, the legend would hide the flood's first seconds.
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", markerscale=2)
     axes[-1].set_xlabel("seconds since the flood started (latency counted from each request's scheduled time)")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)

@@ -11,10 +11,7 @@ import aiohttp
 # Any attribute order: WTForms and Flask-WTF both render the token as a hidden input.
 CSRF_INPUT = re.compile(r"<input[^>]*\bname=\"csrf_token\"[^>]*>")
 VALUE = re.compile(r"\bvalue=\"([^\"]*)\"")
-# Idle pooled connections are dropped before the server's keep-alive timeout (hypercorn: 5 s)
-# could close them under a request being sent.
-KEEPALIVE = 1.0
-# A browser told to come back later (503 + Retry-After) tries again after at most this many
+# A polite browser told to come back later (503 + Retry-After) tries again after at most this many
 # seconds, so overload keeps its pressure on for the whole scenario.
 RETRY_CAP = 1.0
 # ...at a random moment of the latter part of that wait: people refused together do not all
@@ -23,6 +20,9 @@ RETRY_CAP = 1.0
 RETRY_SPREAD = 0.5
 
 SIGNED_IN, REFUSED, ERROR = "signed-in", "refused", "error"
+# How a client takes a refusal: a polite one waits part of Retry-After, as a person would; an
+# impatient one starts over at once with a fresh browser, as scripts and bots do.
+POLITE, IMPATIENT = "polite", "impatient"
 
 
 @dataclass
@@ -38,17 +38,6 @@ class SignIn:
     answered: int  # requests that got a response
     form_latency: float | None  # of GET /signin, if it was answered
     retry_after: float = 0.0
-
-
-@dataclass
-class Sample:
-    """One request of a probe or a page flood."""
-
-    start: float  # seconds since the scenario started (the scheduled time for a probe)
-    path: str
-    latency: float
-    status: int | None  # None: no response
-    error: str  # empty when the response was the expected one
 
 
 def new_cookie_jar() -> aiohttp.CookieJar:
@@ -103,9 +92,10 @@ async def sign_in(
     try:
         # A session of its own: a fresh browser opens a connection of its own, and keeps it
         # from the form to its submission.
-        async with asyncio.timeout(timeout), aiohttp.ClientSession(url, cookie_jar=jar) as browser:
+        async with aiohttp.ClientSession(url, cookie_jar=jar) as browser:
             sent += 1
-            async with browser.get("/signin") as response:
+            # Each request has timeout seconds to be answered: "every request answered in time".
+            async with asyncio.timeout(timeout), browser.get("/signin") as response:
                 page = await response.text()
                 answered += 1
             form_latency = time.monotonic() - start
@@ -118,7 +108,7 @@ async def sign_in(
             form = {"csrf_token": token, "username": username, "password": password}
             request_start = time.monotonic()
             sent += 1
-            async with browser.post("/signin", data=form, allow_redirects=False) as response:
+            async with asyncio.timeout(timeout), browser.post("/signin", data=form, allow_redirects=False) as response:
                 await response.read()
                 answered += 1
             if (retry := _retry_after(response)) is not None:
@@ -137,9 +127,21 @@ async def sign_in(
 
 
 async def sign_in_clients(
-    url: str, auth_cookie: str, names: Iterator[str], password: str, clients: int, seconds: float, timeout: float
+    url: str,
+    auth_cookie: str,
+    names: Iterator[str],
+    password: str,
+    clients: int,
+    seconds: float,
+    timeout: float,
+    manners: str = POLITE,
 ) -> list[SignIn]:
-    """Run clients that sign in one fresh browser after another for seconds; return every sign-in."""
+    """Run clients that sign in one fresh browser after another for seconds; return every sign-in.
+
+    manners is POLITE (after a 503 wait part of its Retry-After) or IMPATIENT (ignore it).
+    """
+    if manners not in (POLITE, IMPATIENT):
+        raise ValueError(f"manners: {POLITE!r} or {IMPATIENT!r}, not {manners!r}")
     t0 = time.monotonic()
     end = t0 + seconds
     results: list[SignIn] = []
@@ -148,80 +150,9 @@ async def sign_in_clients(
         while time.monotonic() < end:
             attempt = await sign_in(url, next(names), password, auth_cookie, timeout, t0)
             results.append(attempt)
-            if attempt.outcome == REFUSED:
+            if attempt.outcome == REFUSED and manners == POLITE:
                 wait = min(attempt.retry_after, RETRY_CAP) * random.uniform(1 - RETRY_SPREAD, 1)
                 await asyncio.sleep(min(wait, max(0.0, end - time.monotonic())))
 
     await asyncio.gather(*(client() for _ in range(clients)))
     return results
-
-
-async def probe(url: str, paths: list[str], rate: float, seconds: float, timeout: float, t0: float) -> list[Sample]:
-    """Request each path rate times a second for seconds, on a fixed schedule from t0.
-
-    Open loop: a request goes out at its scheduled time whether or not earlier ones have
-    been answered, and its latency counts from that time, so a stalled server cannot hide
-    its stall by holding the probe back (coordinated omission).
-    """
-    schedule = [i / rate + j / (rate * len(paths)) for i in range(round(seconds * rate)) for j in range(len(paths))]
-    # A new connection per request, as a new visitor or a load balancer's health check makes:
-    # time spent waiting to be accepted counts too.
-    connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    async with aiohttp.ClientSession(url, connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
-
-        async def one(offset: float, path: str) -> Sample:
-            return await _timed_get(session, path, t0 + offset, t0, timeout)
-
-        tasks = []
-        for n, offset in enumerate(schedule):
-            await asyncio.sleep(max(0.0, t0 + offset - time.monotonic()))
-            tasks.append(asyncio.create_task(one(offset, paths[n % len(paths)])))
-        return list(await asyncio.gather(*tasks))
-
-
-async def page_clients(
-    url: str, path: str, visitors: list[tuple[str, bytes]], clients: int, seconds: float, timeout: float
-) -> list[Sample]:
-    """Run clients that request path back to back for seconds; return every request.
-
-    Client i is visitor i modulo their number: a Cookie header, and text its page must contain.
-    """
-    t0 = time.monotonic()
-    end = t0 + seconds
-    samples: list[Sample] = []
-    connector = aiohttp.TCPConnector(limit=clients, keepalive_timeout=KEEPALIVE)
-    async with aiohttp.ClientSession(url, connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
-
-        async def client(cookie: str, expect: bytes) -> None:
-            headers = {"Cookie": cookie} if cookie else {}
-            while (now := time.monotonic()) < end:
-                samples.append(await _timed_get(session, path, now, t0, timeout, expect, headers))
-
-        await asyncio.gather(*(client(*visitors[i % len(visitors)]) for i in range(clients)))
-    return samples
-
-
-async def _timed_get(
-    session: aiohttp.ClientSession,
-    path: str,
-    start: float,
-    t0: float,
-    timeout: float,
-    expect: bytes = b"",
-    headers: dict[str, str] | None = None,
-) -> Sample:
-    """GET path, expecting a 200 page containing expect; the latency runs from start.
-
-    start may be a scheduled time in the past: then the wait for it counts too.
-    """
-    status = None
-    try:
-        async with asyncio.timeout(timeout), session.get(path, allow_redirects=False, headers=headers) as response:
-            status = response.status
-            body = await response.read()
-        error = f"status {status}" if status != 200 else ("" if expect in body else "unexpected page")
-    except TimeoutError:
-        error = "no answer in time"
-    except aiohttp.ClientError as exc:
-        error = type(exc).__name__
-    return Sample(start - t0, path, time.monotonic() - start, status, error)

@@ -74,7 +74,9 @@ class Meter:
         }
 
 
-async def settle(server: Server, idle_limit: float, quiet_limit: float) -> dict[str, float]:
+async def settle(
+    server: Server, idle_limit: float, quiet_limit: float, window: float = QUIET_WINDOW
+) -> dict[str, float]:
     """Wait until the server is idle (leftovers of the last scenario done), then for a quiet machine.
 
     Returns the seconds waited for each, and the cores other programs still used at the end:
@@ -82,30 +84,30 @@ async def settle(server: Server, idle_limit: float, quiet_limit: float) -> dict[
     """
     start = time.monotonic()
     while time.monotonic() - start < idle_limit:
-        if (await _window(server))["server_cores"] < QUIET_CORES:
+        if (await _window(server, window))["server_cores"] < QUIET_CORES:
             break
     idle = time.monotonic()
     other = 0.0
     while time.monotonic() - idle < quiet_limit:
-        window = await _window(server)
-        other = window["other_cores"]
-        if window["server_cores"] < QUIET_CORES and other < QUIET_MACHINE_CORES:
+        reading = await _window(server, window)
+        other = reading["other_cores"]
+        if reading["server_cores"] < QUIET_CORES and other < QUIET_MACHINE_CORES:
             break
     quiet = time.monotonic() - idle
     return {"idle_wait_s": round(idle - start, 1), "quiet_wait_s": round(quiet, 1), "other_cores": other}
 
 
-async def _window(server: Server) -> dict[str, float]:
+async def _window(server: Server, seconds: float) -> dict[str, float]:
     with Meter(server) as meter:
-        await asyncio.sleep(QUIET_WINDOW)
+        await asyncio.sleep(seconds)
     return meter.result
 
 
-def quiet_machine(limit: float) -> float:
+def quiet_machine(limit: float, window: float = QUIET_WINDOW) -> float:
     """Wait up to limit seconds for other programs to leave the cores alone; return what they still use."""
     start = time.monotonic()
     while True:
         with Meter() as meter:
-            time.sleep(QUIET_WINDOW)
+            time.sleep(window)
         if meter.result["other_cores"] < QUIET_MACHINE_CORES or time.monotonic() - start >= limit:
             return meter.result["other_cores"]

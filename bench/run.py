@@ -1,74 +1,41 @@
 import asyncio
-import os
-import platform
-import subprocess
 import tempfile
 import time
-import tomllib
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import datetime, UTC
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import bcrypt
 
 from . import scenarios
+from .apps import start_flask, start_naive, start_quartapp
 from .ceiling import bcrypt_ceiling
+from .machine import code, loop_factory, machine
 from .meter import Meter, quiet_machine, settle
-from .servers import Server, start_baseline, start_quartapp, usernames
-from .settings import ROOT, Settings
+from .pages import signed_in_pages
+from .servers import Server, usernames
+from .settings import Settings
 
 Scenario = Callable[[Server, Settings, list[str]], Awaitable[dict[str, Any]]]
 SCENARIOS: dict[str, Scenario] = {
     "signin": scenarios.signin_throughput,
+    "signin-impatient": scenarios.signin_impatient,
     "flood": scenarios.flood,
     "overload": scenarios.overload,
-    "pages": scenarios.signed_in_pages,
+    "overload-impatient": scenarios.overload_impatient,
+    "pages": signed_in_pages,
 }
-PACKAGES = ["quart", "quart-auth", "hypercorn", "uvloop", "flask", "flask-login", "gunicorn", "bcrypt", "aiohttp"]
-
-
-def machine() -> dict[str, Any]:
-    """Describe what the figures were measured on."""
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
-    return {
-        "cores": len(os.sched_getaffinity(0)),
-        "cpu": models[0] if models else platform.processor(),
-        "python": platform.python_version(),
-        "system": f"{platform.system()} {platform.release()}",
-        "packages": {name: _version(name) for name in PACKAGES},
-    }
-
-
-def _version(package: str) -> str | None:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
-
-
-def code() -> dict[str, Any]:
-    """Name the code and the server configuration that were measured."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    return {
-        "commit": git("rev-parse", "--short", "HEAD"),
-        # Figures from a working tree with changes belong to no commit.
-        "changed": git("status", "--porcelain", "--", "quartapp", "alembic", "hypercorn.toml").splitlines(),
-        "hypercorn": tomllib.loads((ROOT / "hypercorn.toml").read_text()),
-    }
+# quartapp, then the chapter's Flask app, then the chapter ported to Quart the obvious way.
+APPS = (start_quartapp, start_flask, start_naive)
 
 
 def ceiling(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
     """Measure the bcrypt ceiling on a machine as quiet as it gets, noting what else ran meanwhile."""
-    quiet_machine(settings.quiet_seconds)
+    quiet_machine(settings.quiet_seconds, settings.settle_window)
     log(f"bcrypt ceiling at cost {settings.cost}")
     with Meter() as meter:
         result = bcrypt_ceiling(settings.cost, settings.ceiling_seconds)
@@ -86,11 +53,11 @@ async def measure(
     """Run every scenario on every server in turn, each server idle before its turn."""
     results: dict[str, Any] = {server.name: {} for server in servers}
     for server in servers:
-        await settle(server, settings.settle_seconds, 0.0)
+        await settle(server, settings.settle_seconds, 0.0, settings.settle_window)
         results[server.name] |= {"serving": server.serving, "memory_idle": memory(server)}
     for scenario, run_scenario in SCENARIOS.items():
         for server in servers:
-            settled = await settle(server, settings.settle_seconds, settings.quiet_seconds)
+            settled = await settle(server, settings.settle_seconds, settings.quiet_seconds, settings.settle_window)
             log(f"{scenario}: {server.name}")
             with Meter(server) as meter:
                 result = await run_scenario(server, settings, names)
@@ -100,13 +67,13 @@ async def measure(
                 "rss_mib_after": memory(server)["rss_mib"],
             }
     for server in servers:
-        await settle(server, settings.settle_seconds, 0.0)
+        await settle(server, settings.settle_seconds, 0.0, settings.settle_window)
         results[server.name]["memory_end"] = memory(server)
     return results
 
 
 def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Measure the bcrypt ceiling, then both servers under every scenario; return the raw results."""
+    """Measure the bcrypt ceiling, then every server under every scenario; return the raw results."""
     started = time.monotonic()
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -118,14 +85,12 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
     password_hash = bcrypt.hashpw(scenarios.PASSWORD.encode(), bcrypt.gensalt(settings.cost)).decode()
     names = usernames(settings.users)
     with tempfile.TemporaryDirectory(prefix="bench-") as folder, ExitStack() as stack:
-        servers = []
-        for start in (start_quartapp, start_baseline):
-            server = start(Path(folder), settings.cost, password_hash, names)
-            stack.callback(server.stop)
-            servers.append(server)
+        servers = start_servers(Path(folder), settings.cost, password_hash, names, stack)
+        for server in servers:
             log(f"{server.name} serving at {server.url}")
         try:
-            results["servers"] = asyncio.run(measure(servers, settings, names, log))
+            with asyncio.Runner(loop_factory=loop_factory()) as runner:
+                results["servers"] = runner.run(measure(servers, settings, names, log))
         finally:
             _keep_logs(servers, settings.results / "logs")
     # Measured again once the servers are gone: the better of the two is the least disturbed.
@@ -133,6 +98,17 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
     results["ceiling"] = max(results["ceiling_runs"], key=lambda c: c["parallel_per_s"])
     results["duration_s"] = round(time.monotonic() - started, 1)
     return results
+
+
+def start_servers(folder: Path, cost: int, password_hash: str, names: list[str], stack: ExitStack) -> list[Server]:
+    """Start every app at once (each has its own database and port); each is stopped when stack closes."""
+    with ThreadPoolExecutor(max_workers=len(APPS)) as pool:
+        starting = [pool.submit(start, folder, cost, password_hash, names) for start in APPS]
+    for future in starting:
+        if future.exception() is None:
+            stack.callback(future.result().stop)
+    # Every server that did start is stopped at the end, whichever of them failed to.
+    return [future.result() for future in starting]
 
 
 def _keep_logs(servers: list[Server], folder: Path) -> None:

@@ -1,99 +1,73 @@
+"""The sign-in scenarios: throughput, a probe beside a flood, overload; polite or impatient clients."""
+
 import asyncio
 import itertools
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from .load import (
-    cookie_header,
-    ERROR,
-    new_cookie_jar,
-    page_clients,
-    probe,
-    REFUSED,
-    Sample,
-    sign_in,
-    sign_in_clients,
-    SIGNED_IN,
-    SignIn,
-)
+from .load import IMPATIENT, POLITE, sign_in_clients
+from .probe import probe
 from .servers import Server
 from .settings import Settings
-from .stats import latency_summary
+from .summary import summarize_samples, summarize_sign_ins
 
 PASSWORD = "a password of ordinary length"
 PROBE_PATHS = ["/healthz", "/signin"]
-# Signed-in visitors of the page scenario: each is one session that several clients share.
-PAGE_VISITORS = 4
 
 
-def summarize_sign_ins(attempts: list[SignIn], seconds: float) -> dict[str, Any]:
-    """Count and time sign-ins by outcome; the rate counts those done within the scenario."""
-    by_outcome = {o: [a for a in attempts if a.outcome == o] for o in (SIGNED_IN, REFUSED, ERROR)}
-    signed_in = by_outcome[SIGNED_IN]
-    sent = sum(a.sent for a in attempts)
-    answered = sum(a.answered for a in attempts)
-    return {
-        "attempts": len(attempts),
-        "signed_in": len(signed_in),
-        "per_s": round(sum(a.end <= seconds for a in signed_in) / seconds, 2),
-        "latency_ms": latency_summary([a.latency for a in signed_in]),
-        "form_latency_ms": latency_summary([a.form_latency for a in attempts if a.form_latency is not None]),
-        "refused": len(by_outcome[REFUSED]),
-        "refusal_latency_ms": latency_summary([a.latency for a in by_outcome[REFUSED]]),
-        "refused_at": dict(Counter(a.detail for a in by_outcome[REFUSED]).most_common()),
-        "errors": len(by_outcome[ERROR]),
-        # An error with every request answered is a wrong answer; the rest went unanswered.
-        "wrong_answers": sum(a.answered == a.sent for a in by_outcome[ERROR]),
-        "error_kinds": dict(Counter(a.detail for a in by_outcome[ERROR]).most_common()),
-        "requests_sent": sent,
-        "requests_answered": answered,
-    }
+def names_from(names: list[str], share: float) -> Iterator[str]:
+    """Cycle through the accounts, each scenario from its own place (a share of the way) in the list."""
+    return itertools.islice(itertools.cycle(names), int(len(names) * share), None)
 
 
-def summarize_samples(samples: list[Sample], seconds: float) -> dict[str, Any]:
-    """Count and time requests; the rate counts the good answers to requests made within seconds."""
-    good = [s for s in samples if not s.error]
-    failed = [s for s in samples if s.error]
-    return {
-        "requests": len(samples),
-        "per_s": round(sum(s.start < seconds for s in good) / seconds, 1),
-        "latency_ms": latency_summary([s.latency for s in good]),
-        "errors": len(failed),
-        "error_kinds": dict(Counter(s.error for s in failed).most_common()),
-    }
-
-
-def _names(names: list[str], start: int) -> Iterator[str]:
-    """Cycle through the accounts, each server and scenario from its own place in the list."""
-    return itertools.islice(itertools.cycle(names), start, None)
+async def _sign_ins(
+    server: Server, settings: Settings, names: Iterator[str], clients: int, seconds: float, manners: str
+) -> dict[str, Any]:
+    attempts = await sign_in_clients(
+        server.url, server.auth_cookie, names, PASSWORD, clients, seconds, settings.timeout, manners
+    )
+    return {"clients": clients, "seconds": seconds, "manners": manners} | summarize_sign_ins(attempts, seconds)
 
 
 async def signin_throughput(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
-    """Scenario 1: concurrent fresh browsers signing in back to back."""
-    attempts = await sign_in_clients(
-        server.url, server.auth_cookie, _names(names, 0), PASSWORD,
-        settings.signin_clients, settings.signin_seconds, settings.timeout,
-    )  # fmt: skip
-    return {"clients": settings.signin_clients, "seconds": settings.signin_seconds} | summarize_sign_ins(
-        attempts, settings.signin_seconds
+    """Concurrent fresh browsers signing in back to back, waiting as told after a refusal."""
+    return await _sign_ins(
+        server, settings, names_from(names, 0), settings.signin_clients, settings.signin_seconds, POLITE
+    )
+
+
+async def signin_impatient(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
+    """Concurrent fresh browsers signing in back to back, starting over at once after a refusal."""
+    return await _sign_ins(
+        server, settings, names_from(names, 1 / 8), settings.impatient_clients, settings.signin_seconds, IMPATIENT
+    )
+
+
+async def overload(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
+    """Far more concurrent sign-ins than bcrypt can take, from browsers that wait as told."""
+    return await _sign_ins(
+        server, settings, names_from(names, 1 / 2), settings.overload_clients, settings.overload_seconds, POLITE
+    )
+
+
+async def overload_impatient(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
+    """Far more concurrent sign-ins than bcrypt can take, from browsers that ignore Retry-After."""
+    return await _sign_ins(
+        server, settings, names_from(names, 5 / 8), settings.overload_clients, settings.overload_seconds, IMPATIENT
     )
 
 
 async def flood(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
-    """Scenario 2: a fixed-rate probe, idle first, then beside a flood of sign-ins."""
+    """A fixed-rate probe, idle first, then beside a flood of sign-ins that ignore Retry-After."""
     idle, seconds = settings.probe_idle_seconds, settings.flood_seconds
     t0 = time.monotonic()
     probing = asyncio.create_task(
         probe(server.url, PROBE_PATHS, settings.probe_rate, idle + seconds, settings.timeout, t0)
     )
     await asyncio.sleep(idle)
-    attempts = await sign_in_clients(
-        server.url, server.auth_cookie, _names(names, len(names) // 4), PASSWORD,
-        settings.flood_clients, seconds, settings.timeout,
-    )  # fmt: skip
+    sign_ins = await _sign_ins(server, settings, names_from(names, 1 / 4), settings.flood_clients, seconds, IMPATIENT)
     samples = await probing
     # Each phase's samples timed from the phase's own start.
     phases = {
@@ -109,11 +83,12 @@ async def flood(server: Server, settings: Settings, names: list[str]) -> dict[st
         }
     return {
         "clients": settings.flood_clients,
+        "manners": IMPATIENT,
         "idle_seconds": idle,
         "seconds": seconds,
         "rate_per_path": settings.probe_rate,
         "probe": probes,
-        "sign_ins": summarize_sign_ins(attempts, seconds),
+        "sign_ins": sign_ins,
         # Times relative to the start of the flood: the chart's x axis.
         "samples": {
             "columns": ["start_s", "path", "latency_ms", "status", "error"],
@@ -122,42 +97,3 @@ async def flood(server: Server, settings: Settings, names: list[str]) -> dict[st
             ],
         },
     }
-
-
-async def overload(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
-    """Scenario 3: far more concurrent sign-ins than the hash pool can take."""
-    attempts = await sign_in_clients(
-        server.url, server.auth_cookie, _names(names, len(names) // 2), PASSWORD,
-        settings.overload_clients, settings.overload_seconds, settings.timeout,
-    )  # fmt: skip
-    return {"clients": settings.overload_clients, "seconds": settings.overload_seconds} | summarize_sign_ins(
-        attempts, settings.overload_seconds
-    )
-
-
-async def signed_in_pages(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
-    """Scenario 4: GET / with a valid cookie, then /healthz and a route without database or session."""
-    visitors = []
-    for name in names[-PAGE_VISITORS:]:
-        jar = new_cookie_jar()
-        attempt = await sign_in(server.url, name, PASSWORD, server.auth_cookie, settings.timeout, time.monotonic(), jar)
-        if attempt.outcome != SIGNED_IN:
-            raise RuntimeError(f"{server.name}: signing in {name} for the page scenario failed: {attempt.detail}")
-        visitors.append((cookie_header(jar), name.encode()))
-    clients, seconds = settings.page_clients, settings.page_seconds
-    home = await page_clients(server.url, "/", visitors, clients, seconds, settings.timeout)
-    routes = {}
-    for path in ("/healthz", server.light_route):
-        samples = await page_clients(server.url, path, [("", b"")], clients, seconds, settings.timeout)
-        routes[path] = summarize_samples(samples, seconds)
-    # The cheapest route is the one served fastest: which one that is depends on the server.
-    cheapest = max(routes, key=lambda path: routes[path]["per_s"])
-    result: dict[str, Any] = {
-        "clients": clients,
-        "seconds": seconds,
-        "home": summarize_samples(home, seconds),
-        "routes": routes,
-    }
-    fastest = routes[cheapest]["per_s"]
-    ratio = round(result["home"]["per_s"] / fastest, 3) if fastest else None
-    return result | {"cheapest_route": cheapest, "ratio": ratio}

@@ -11,51 +11,66 @@ for module in BENCH_EXTRA:
     pytest.importorskip(module, reason=f"{module} is missing: the bench extra is not installed (make test installs it)")
 
 from bench.cli import main  # noqa: E402
+from bench.run import SCENARIOS  # noqa: E402
+from bench.targets import TARGETS  # noqa: E402
 
+SERVERS = ("quartapp", "flask", "naive")
+SIGN_IN_SCENARIOS = ("signin", "signin-impatient", "overload", "overload-impatient")
 TINY = {
     "cost": 4,
     "users": 20,
     "ceiling-seconds": 0.2,
     "signin-clients": 2,
-    "signin-seconds": 0.5,
-    "probe-idle-seconds": 0.5,
+    "impatient-clients": 3,
+    "signin-seconds": 0.2,
+    "probe-idle-seconds": 0.2,
     "flood-clients": 4,
-    "flood-seconds": 0.5,
+    "flood-seconds": 0.2,
     "overload-clients": 8,
-    "overload-seconds": 0.5,
+    "overload-seconds": 0.2,
     "page-clients": 2,
-    "page-seconds": 0.3,
+    "page-seconds": 0.2,
     "timeout": 10,
     "settle-seconds": 5,
     "quiet-seconds": 0,
+    "settle-window": 0.1,
 }
 
 
 def test_bench_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`make bench` shrunk to seconds: both servers really served, every scenario, table, JSON and chart."""
+    """`make bench` shrunk to seconds: all three servers really served, every scenario, table, JSON and chart."""
     argv = [f"--{name}={value}" for name, value in TINY.items()] + [f"--results={tmp_path}"]
     assert main(argv) == 0
 
     printed = capsys.readouterr().out
-    assert "quartapp" in printed
-    assert "baseline" in printed
+    for name in SERVERS:
+        assert name in printed
     assert "Targets" in printed
     assert (tmp_path / "probe-latency.png").read_bytes().startswith(b"\x89PNG")
     results = json.loads((tmp_path / "latest.json").read_text())
     assert results["ceiling"]["serial_per_s"] > 0
     assert results["ceiling"]["parallel_per_s"] > 0
-    for name in ("quartapp", "baseline"):
+    assert list(results["servers"]) == list(SERVERS)
+    for name in SERVERS:
         server = results["servers"][name]
-        # A light load at cost 4: every sign-in and every request must succeed on both.
-        assert server["signin"]["signed_in"] > 0, server["signin"]
-        assert server["signin"]["errors"] == 0, server["signin"]
+        assert set(SCENARIOS) <= set(server), server.keys()
+        # A light load at cost 4: every sign-in and every request must succeed on every server.
+        for scenario in SIGN_IN_SCENARIOS:
+            assert server[scenario]["signed_in"] > 0, (name, scenario, server[scenario])
+            assert server[scenario]["errors"] == 0, (name, scenario, server[scenario])
+            assert server[scenario]["requests_answered"] == server[scenario]["requests_sent"] > 0
+        assert server["signin-impatient"]["manners"] == server["overload-impatient"]["manners"] == "impatient"
+        assert server["flood"]["sign_ins"]["signed_in"] > 0, server["flood"]["sign_ins"]
         for phase in ("idle", "flood"):
             assert server["flood"]["probe"][phase]["requests"] > 0
             assert server["flood"]["probe"][phase]["errors"] == 0
-        assert server["overload"]["requests_answered"] == server["overload"]["requests_sent"] > 0
-        for page in [server["pages"]["home"], *server["pages"]["routes"].values()]:
-            assert page["per_s"] > 0, server["pages"]
-            assert page["errors"] == 0, server["pages"]
+        pages = server["pages"]
+        assert pages["client"] == "lean"
+        assert set(pages["routes"]) == {"/healthz", pages["light_route"]}
+        for page in [pages["home"], *pages["routes"].values()]:
+            assert page["per_s"] > 0, pages
+            assert page["errors"] == 0, pages
         assert server["memory_idle"]["rss_mib"]
         assert server["memory_end"]["rss_mib"]
-        assert len(results["targets"][name]) == 7
+        assert len(results["targets"][name]) == len(TARGETS)
+    assert results["servers"]["naive"]["memory_idle"]["workers"] == 2

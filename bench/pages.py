@@ -1,0 +1,46 @@
+"""The signed-in pages scenario: GET / with valid cookies, then /healthz and the app's trivial route."""
+
+import time
+from typing import Any
+
+from .lean import lean_page_clients
+from .load import cookie_header, new_cookie_jar, sign_in, SIGNED_IN
+from .probe import page_clients
+from .scenarios import PASSWORD
+from .servers import Server
+from .settings import Settings
+from .summary import summarize_samples
+
+# Signed-in visitors of the page scenario: each is one session that several clients share.
+PAGE_VISITORS = 4
+# The page clients to choose from: the lean one by default, aiohttp's to compare with.
+PAGE_CLIENTS = {"lean": lean_page_clients, "aiohttp": page_clients}
+
+
+async def signed_in_pages(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
+    """GET / signed in, then /healthz and a route without database or session, each on kept-alive connections."""
+    visitors = []
+    for name in names[-PAGE_VISITORS:]:
+        jar = new_cookie_jar()
+        attempt = await sign_in(server.url, name, PASSWORD, server.auth_cookie, settings.timeout, time.monotonic(), jar)
+        if attempt.outcome != SIGNED_IN:
+            raise RuntimeError(f"{server.name}: signing in {name} for the page scenario failed: {attempt.detail}")
+        visitors.append((cookie_header(jar), name.encode()))
+    clients, seconds = settings.page_clients, settings.page_seconds
+    run_clients = PAGE_CLIENTS[settings.page_client]
+    home = summarize_samples(await run_clients(server.url, "/", visitors, clients, seconds, settings.timeout), seconds)
+    routes = {}
+    for path in ("/healthz", server.light_route):
+        samples = await run_clients(server.url, path, [("", b"")], clients, seconds, settings.timeout)
+        routes[path] = summarize_samples(samples, seconds)
+    light = routes[server.light_route]["per_s"]
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "client": settings.page_client,
+        "home": home,
+        "routes": routes,
+        "light_route": server.light_route,
+        # GET / as a share of the same process's trivial route: what the app's own work costs.
+        "ratio": round(home["per_s"] / light, 3) if light else None,
+    }
