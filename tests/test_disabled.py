@@ -1,5 +1,8 @@
 """Operators lock and unlock accounts from the command line; a disabled account is out at once."""
 
+import json
+import logging
+
 import bcrypt
 import pytest
 from sqlalchemy import update
@@ -58,7 +61,10 @@ async def test_create_user_refuses_a_bad_address(served):
     assert await rows(served, User) == []
 
 
-async def test_a_disabled_account_is_signed_out_everywhere_and_cannot_sign_in(served, operator, mailbox, monkeypatch):
+async def test_a_disabled_account_is_signed_out_everywhere_and_cannot_sign_in(
+    served, operator, mailbox, monkeypatch, caplog
+):
+    caplog.set_level(logging.INFO, logger="quartapp.audit")
     await create_alice(served, mailbox)
     async with served.test_app():
         browsers = [AuthActions(served.test_client()) for _ in range(2)]
@@ -94,6 +100,14 @@ async def test_a_disabled_account_is_signed_out_everywhere_and_cannot_sign_in(se
         assert result.exit_code == 0, result.output
         assert "Enabled alice." in result.output
         assert (await stranger.signin("alice", PASSWORD)).status_code == 303
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "quartapp.audit"]
+    assert [(e["event"], e.get("revoked")) for e in events if e["event"].startswith("account.")] == [
+        ("account.disabled", 2),
+        ("account.enabled", None),
+    ]
+    assert {"event": "reset.requested", "sent": False, "reason": "disabled"}.items() <= next(
+        e for e in events if e["event"] == "reset.requested"
+    ).items()
 
 
 async def test_a_session_of_a_disabled_account_is_refused_even_if_its_row_survived(served, mailbox):

@@ -330,3 +330,35 @@ async def test_the_reset_pages_load_nothing_from_other_sites(mail_app):
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert all(url.startswith("/") for url in re.findall(r'(?:src|href|action)="([^"]*)"', page))
+
+
+async def test_each_step_is_audited_without_a_token_or_password(mail_app, mailbox, caplog):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="quartapp.audit")
+    alice = await signup_verified(mail_app, mailbox, "alice", "alice@example.org")
+    await ask(alice, "alice@example.org")
+    await ask(alice, "nobody@example.org")
+    received = (await mailbox.wait(2))[1]
+    await alice.get("/reset/not-a-token")
+    await open_link(alice, received)
+    await set_password(alice)
+    assert (await alice.signin("alice", NEW)).status_code == 303
+    assert (await change_email(alice, "x@example.org", current=NEW)).status_code == 303
+    await mailbox.wait(5)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "quartapp.audit"]
+    events = [json.loads(line) for line in lines]
+    names = {event["event"] for event in events}
+    assert {
+        "email.verification_sent",
+        "email.verified",
+        "reset.requested",
+        "reset.rejected",
+        "reset.completed",
+    } <= names
+    requested = [e for e in events if e["event"] == "reset.requested"]
+    assert [(e["username_key"], e["sent"]) for e in requested] == [("alice", True), (None, False)]
+    secrets = [r.link.rsplit("/", 1)[1] for r in (await mailbox.wait(3))[:2]]  # the verify and reset links
+    assert not any(secret in line or NEW in line or PASSWORD in line for secret in secrets for line in lines)
