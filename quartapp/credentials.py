@@ -36,7 +36,10 @@ async def authenticate(username: str, password: str) -> tuple[User | None, int]:
         return user, 0
     await limits.record_failure(db)
     await db.commit()
-    audit("signin.failure", username_key=username_key(username), disabled=bool(verified))
+    if verified:
+        audit("signin.failure", username_key=username_key(username), disabled=True)  # for the operator's eyes only
+    else:
+        audit("signin.failure", username_key=username_key(username))
     return None, 0
 
 
