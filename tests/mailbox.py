@@ -70,7 +70,7 @@ class Mailbox:
         with self._lock:
             return len(self.received)
 
-    async def wait(self, count: int, within: float = 5.0) -> list[Received]:
+    async def wait(self, count: int, within: float = 10.0) -> list[Received]:
         """Wait (bounded) until count messages have arrived in all; return them all."""
         deadline = time.monotonic() + within
         while self.count() < count:

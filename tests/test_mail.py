@@ -84,21 +84,21 @@ async def test_a_hung_server_is_timed_out_and_retried(tmp_path, caplog):
     port = server.sockets[0].getsockname()[1]
     settings = {
         "SMTP_URL": f"smtp://127.0.0.1:{port}",
-        "MAIL_TIMEOUT": 0.3,
+        "MAIL_TIMEOUT": 1,
         "MAIL_ATTEMPTS": 2,
         "MAIL_RETRY_DELAY": 0.05,
     }
     try:
         async with running_app(tmp_path, **settings) as app:
             auth = AuthActions(app.test_client())
-            started = time.monotonic()
             assert (await auth.signup("alice", email="alice@example.org")).status_code == 303
             assert (await auth.get("/email")).status_code == 200
-            assert time.monotonic() - started < 0.3 + 0.5  # the pages did not wait for the mail server
+            # Both pages were answered before the first attempt timed out.
+            assert not [r for r in caplog.records if "failed (attempt" in r.getMessage()]
             await wait_for_log(caplog, "given up after 2 attempts")
         assert len(connections) == 2  # one connection per attempt
         warnings = [r.getMessage() for r in caplog.records if r.name == "quartapp.mail"]
-        assert warnings[0] == "mail to example.org failed (attempt 1 of 2): no answer within 0.3 s"
+        assert warnings[0] == "mail to example.org failed (attempt 1 of 2): no answer within 1 s"
     finally:
         for writer in connections:
             writer.close()

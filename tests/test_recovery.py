@@ -93,14 +93,14 @@ async def test_the_answer_is_the_same_whatever_the_address(mail_app, mailbox):
     for name, address in [("bob", "bob@example.org"), ("carol", "twins@example.org"), ("dave", "twins@example.org")]:
         await AuthActions(mail_app.test_client()).signup(name, email=address)
     await AuthActions(mail_app.test_client()).signup("erin", email="erin@example.org")
+    before = len(await mailbox.wait(5))  # each sign-up's verification mail, erin's before she is disabled
     await set_disabled(mail_app, "erin")
-    before = len(await mailbox.wait(5))
 
     pages, statuses = set(), set()
     for address in ["alice@example.org", "bob@example.org", "twins@example.org", "erin@example.org", "x@example.org"]:
         started = time.monotonic()
         response = await ask(AuthActions(mail_app.test_client()), address)
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < 2  # no mail server round trip in it
         statuses.add(response.status_code)
         pages.add(without_token(await response.get_data(as_text=True)))
     assert statuses == {200}
@@ -128,7 +128,7 @@ async def test_an_address_verified_elsewhere_gets_no_link_for_an_account_that_on
     assert "Hello alice" in received[2].text
 
 
-async def test_the_page_does_not_wait_for_a_hung_mail_server(tmp_path):
+async def test_the_page_does_not_wait_for_a_hung_mail_server(tmp_path, caplog):
     connections: list[asyncio.StreamWriter] = []
 
     async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -136,13 +136,13 @@ async def test_the_page_does_not_wait_for_a_hung_mail_server(tmp_path):
 
     server = await asyncio.start_server(hang, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with running_app(tmp_path, SMTP_URL=f"smtp://127.0.0.1:{port}", MAIL_TIMEOUT=1, MAIL_ATTEMPTS=1) as app:
+    async with running_app(tmp_path, SMTP_URL=f"smtp://127.0.0.1:{port}", MAIL_TIMEOUT=2, MAIL_ATTEMPTS=1) as app:
         auth = AuthActions(app.test_client())
         await auth.signup("alice", email="alice@example.org")
-        started = time.monotonic()
         response = await ask(auth, "alice@example.org")
         assert response.status_code == 200
-        assert time.monotonic() - started < 0.5
+        assert SENT in await response.get_data(as_text=True)
+        assert not [r for r in caplog.records if "failed (attempt" in r.getMessage()]  # answered first
     for writer in connections:
         writer.close()
     server.close()
@@ -207,8 +207,9 @@ async def test_a_link_expires(tmp_path, mailbox, clock):
 async def test_a_newer_request_or_a_password_change_voids_a_link(mail_app, mailbox):
     alice = await signup_verified(mail_app, mailbox, "alice", "alice@example.org")
     await ask(alice, "alice@example.org")
+    first = (await mailbox.wait(2))[1]
     await ask(alice, "alice@example.org")
-    first, second = (await mailbox.wait(3))[1:]
+    second = (await mailbox.wait(3))[2]
     assert (await alice.get(first.path)).status_code == 404
     assert (await alice.get(second.path)).status_code == 303
 
@@ -359,6 +360,7 @@ async def test_each_step_is_audited_without_a_token_or_password(mail_app, mailbo
         "reset.completed",
     } <= names
     requested = [e for e in events if e["event"] == "reset.requested"]
-    assert [(e["username_key"], e["sent"]) for e in requested] == [("alice", True), (None, False)]
+    # Each request's background task finishes when it does: compare without their order.
+    assert sorted((e["username_key"] or "", e["sent"]) for e in requested) == [("", False), ("alice", True)]
     secrets = [r.link.rsplit("/", 1)[1] for r in (await mailbox.wait(3))[:2]]  # the verify and reset links
     assert not any(secret in line or NEW in line or PASSWORD in line for secret in secrets for line in lines)
