@@ -48,8 +48,10 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 migrate: $(RUN_STAMP)
 	$(BIN)/alembic upgrade head
 
+# Links in mails point at the address served, unless QUARTAPP_BASE_URL says otherwise.
 run: migrate
-	exec $(BIN)/hypercorn --config hypercorn.toml $(if $(BIND),--bind $(BIND)) "quartapp:create_app()"
+	exec $(if $(BIND),env QUARTAPP_BASE_URL="$${QUARTAPP_BASE_URL:-http://$(BIND)}") \
+		$(BIN)/hypercorn --config hypercorn.toml $(if $(BIND),--bind $(BIND)) "quartapp:create_app()"
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -7,7 +7,7 @@ from sqlalchemy import update
 from ua_parser import parse
 from werkzeug.wrappers import Response
 
-from . import sessions
+from . import sessions, tokens
 from .auth import signed_in
 from .credentials import authenticate
 from .db import get_session
@@ -90,6 +90,7 @@ async def password_submit() -> Response | tuple[str, int] | tuple[str, int, dict
             await db.execute(update(User).where(User.id == user.user_id).values(password_hash=new_hash))
             # Whoever knew the old password may hold a session: end all but this one.
             revoked = await sessions.end_all(db, user.user_id, keep=user.session_id)
+            await tokens.void(db, user.user_id, tokens.RESET)  # a reset link mailed earlier is void now
             await db.commit()
             audit("password.changed", username_key=user.username_key, session_id=user.session_id, revoked=revoked)
             await flash("Your password was changed and your other sessions were signed out.")

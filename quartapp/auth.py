@@ -12,6 +12,7 @@ from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
 from . import sessions
+from .account_mail import schedule_verification
 from .credentials import authenticate
 from .db import get_session
 from .forms import csrf_input, CSRFError, SignInForm, SignOutForm, SignUpForm
@@ -143,7 +144,7 @@ async def signup_submit() -> Response | tuple[str, int]:
         password_hash = await hash_password(form.password.data)  # refused at once when overloaded
         db = get_session()
         try:
-            user = await add_user(db, form.username.data, password_hash)
+            user = await add_user(db, form.username.data, password_hash, form.email.data or None)
         except IntegrityError:
             # The unique key decides, not a prior SELECT: of concurrent sign-ups for one
             # name exactly one commits and the rest land here.
@@ -152,6 +153,8 @@ async def signup_submit() -> Response | tuple[str, int]:
         else:
             audit("signup", username_key=user.username_key)
             await sign_in(user, remember=False)
+            if user.email:
+                schedule_verification(user.id)
             return redirect(safe_next(request.args.get("next")), 303)
     return await render_template("auth/signup.html", form=form), form.status_code
 

@@ -8,10 +8,11 @@ from quart import Quart
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import sessions
+from . import sessions, tokens
+from .account_mail import send_verification
 from .db import get_session
 from .forms import SignUpForm
-from .models import add_user, get_user_by_username, User
+from .models import add_user, get_user_by_username, User, utcnow
 from .passwords import hash_password
 from .security import audit
 
@@ -24,19 +25,23 @@ def init_app(app: Quart) -> None:
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-    def create_user(username: str, password_stdin: bool) -> None:
+    @click.option("--email", help="The account's address; it is sent a verification link.")
+    def create_user(username: str, password_stdin: bool, email: str | None) -> None:
         """Create a user with the sign-up form's rules; the password is asked for hidden."""
         password = _read_password(password_stdin)
 
         async def create() -> str:
-            form = _checked_form(username, password)
+            form = _checked_form(username, password, email)
             db = get_session()
             try:
-                user = await add_user(db, form.username.data, await hash_password(password))
+                user = await add_user(db, form.username.data, await hash_password(password), form.email.data or None)
                 await db.commit()
             except IntegrityError:
                 raise click.ClickException(f"the username {form.username.data!r} is taken") from None
             audit("signup", username_key=user.username_key, via="cli")
+            if user.email:
+                await send_verification(user.id, "cli")
+                return f"{user.username}; a verification link was sent to {user.email}"
             return user.username
 
         click.echo(f"Created user {_run(app, create)}.")
@@ -54,6 +59,7 @@ def init_app(app: Quart) -> None:
             db = get_session()
             user.password_hash = await hash_password(password)
             revoked = await sessions.end_all(db, user.id)
+            await tokens.void(db, user.id, tokens.RESET)
             await db.commit()
             audit("password.changed", username_key=user.username_key, via="cli", revoked=revoked)
             return revoked
@@ -73,6 +79,37 @@ def init_app(app: Quart) -> None:
             return revoked
 
         click.echo(f"{_run(app, revoke)} session(s) signed out.")
+
+    @app.cli.command("disable-user")
+    @click.argument("username")
+    def disable_user(username: str) -> None:
+        """Lock an account: no sign-in, no reset mail, and every session ends at once."""
+
+        async def disable() -> int:
+            user = await _existing_user(username)
+            db = get_session()
+            user.disabled_at = user.disabled_at or utcnow()
+            revoked = await sessions.end_all(db, user.id)
+            await tokens.void(db, user.id)  # no reset or verification link of it works any more
+            await db.commit()
+            audit("account.disabled", username_key=user.username_key, via="cli", revoked=revoked)
+            return revoked
+
+        click.echo(f"Disabled; {_run(app, disable)} session(s) signed out.")
+
+    @app.cli.command("enable-user")
+    @click.argument("username")
+    def enable_user(username: str) -> None:
+        """Unlock an account disabled with disable-user."""
+
+        async def enable() -> None:
+            user = await _existing_user(username)
+            user.disabled_at = None
+            await get_session().commit()
+            audit("account.enabled", username_key=user.username_key, via="cli")
+
+        _run(app, enable)
+        click.echo(f"Enabled {username}.")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -98,11 +135,10 @@ def _run(app: Quart, command: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def _checked_form(username: str, password: str) -> SignUpForm:
+def _checked_form(username: str, password: str, email: str | None = None) -> SignUpForm:
     """Apply the sign-up form's rules, raising the first complaint as a ClickException."""
-    form = SignUpForm(
-        MultiDict({"username": username, "password": password, "confirm": password}), meta={"csrf": False}
-    )
+    fields = {"username": username, "password": password, "confirm": password, "email": email or ""}
+    form = SignUpForm(MultiDict(fields), meta={"csrf": False})
     if not form.validate():
         field = next(field for field in form if field.errors)
         raise click.ClickException(f"{field.name}: {field.errors[0]}")

@@ -2,10 +2,13 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from quart import Quart
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from .gate import normalize
 
 DAY = 24 * 60 * 60
 
@@ -48,6 +51,18 @@ DEFAULTS: dict[str, Any] = {
     "HSTS_MAX_AGE": 2 * 365 * DAY,  # Strict-Transport-Security over https; None: not sent
     # A sign-in form is a few hundred bytes; refuse anything larger before reading it.
     "MAX_CONTENT_LENGTH": 64 * 1024,
+    # Links in mails start with this, never with the request's Host; a host set here is served.
+    "BASE_URL": None,  # None: http://127.0.0.1:8000, where make run serves
+    "SMTP_URL": None,  # smtp://, smtp+starttls:// or smtps://; None: mails go to instance/outbox/
+    "MAIL_FROM": "quartapp <quartapp@localhost>",
+    "MAIL_TIMEOUT": 10.0,  # seconds per delivery attempt
+    "MAIL_ATTEMPTS": 4,  # attempts per mail before it is given up (and logged)
+    "MAIL_RETRY_DELAY": 2.0,  # seconds before the second attempt, doubling after each
+    "RESET_TOKEN_LIFETIME": 60 * 60,
+    "VERIFY_TOKEN_LIFETIME": 3 * DAY,
+    "MAIL_LIMIT_WINDOW": 60 * 60,  # reset and verification mails are counted per window...
+    "MAIL_LIMIT_PER_ADDRESS": 3,  # ...per recipient address
+    "MAIL_LIMIT_PER_NETWORK": 20,  # ...and per requesting client's network
     "SESSION_COOKIE_NAME": "quartapp_session",
     "SESSION_COOKIE_SAMESITE": "Lax",
     "QUART_AUTH_COOKIE_NAME": "quartapp_auth",
@@ -75,6 +90,8 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     if not isinstance(hosts, list) or not hosts or not all(isinstance(host, str) and host for host in hosts):
         raise ConfigurationError('TRUSTED_HOSTS must be a JSON list of host names, such as ["auth.example.com"]')
 
+    _use_base_url(app)
+
     instance = Path(app.instance_path)
     if not app.config["DATABASE_URL"]:
         instance.mkdir(parents=True, exist_ok=True)
@@ -85,6 +102,28 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
     # Quart-Auth's own expiry check: no signed cookie outlives the longest session.
     app.config["QUART_AUTH_DURATION"] = app.config["REMEMBER_LIFETIME"]
+
+
+def _use_base_url(app: Quart) -> None:
+    """Check BASE_URL, drop its trailing slash, and serve its host (a link must not land on a 400)."""
+    if not app.config["BASE_URL"]:
+        app.config["BASE_URL"] = "http://127.0.0.1:8000"
+        if "127.0.0.1" not in app.config["TRUSTED_HOSTS"]:
+            app.logger.warning("BASE_URL is not set: links in mails point at http://127.0.0.1:8000")
+        return
+    base = str(app.config["BASE_URL"]).rstrip("/")
+    try:
+        parts = urlsplit(base)
+        hostname, _ = parts.hostname, parts.port  # a malformed port raises here
+    except ValueError:
+        hostname = None
+    if not hostname or parts.scheme not in ("http", "https") or parts.query or parts.fragment or "@" in base:
+        raise ConfigurationError(
+            f"BASE_URL must be an http:// or https:// URL, such as https://auth.example.com, not {base!r}"
+        )
+    app.config["BASE_URL"] = base
+    if normalize(hostname) not in map(normalize, app.config["TRUSTED_HOSTS"]):
+        app.config["TRUSTED_HOSTS"] = [*app.config["TRUSTED_HOSTS"], hostname]  # a new list: DEFAULTS is left as it is
 
 
 def _check_database_url(value: str) -> None:

@@ -26,7 +26,8 @@ async def authenticate(username: str, password: str) -> tuple[User | None, int]:
     # of a second at cost 12); the user object stays readable (expire_on_commit=False).
     await db.commit()
     verified = await verify_password(password, user.password_hash if user else None)
-    if verified and user is not None:
+    # A disabled account spends the same bcrypt check and gets the same answer as a wrong password.
+    if verified and user is not None and user.disabled_at is None:
         await limits.record_success(db)
         await db.commit()
         if needs_rehash(user.password_hash):
@@ -35,7 +36,10 @@ async def authenticate(username: str, password: str) -> tuple[User | None, int]:
         return user, 0
     await limits.record_failure(db)
     await db.commit()
-    audit("signin.failure", username_key=username_key(username))
+    if verified:
+        audit("signin.failure", username_key=username_key(username), disabled=True)  # for the operator's eyes only
+    else:
+        audit("signin.failure", username_key=username_key(username))
     return None, 0
 
 

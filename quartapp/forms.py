@@ -2,14 +2,15 @@ from datetime import timedelta
 from typing import Any, Self
 
 import wtforms
+from email_validator import EmailNotValidError, validate_email
 from markupsafe import Markup
 from quart import current_app, request, session
 from werkzeug.exceptions import BadRequest
 from wtforms import BooleanField, StringField
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.csrf.session import SessionCSRF
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
-from wtforms.widgets import HiddenInput, PasswordInput
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import EmailInput, HiddenInput, PasswordInput
 
 from .models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from .passwords import MAX_PASSWORD_BYTES, password_too_long
@@ -33,6 +34,21 @@ class Password(Text):
     """WTForms' PasswordField: a Text field shown as a password input, never filled in."""
 
     widget = PasswordInput()
+
+
+class Email(Text):
+    """An email address field: validated, and normalised ("Ann@EXAMPLE.org" is "Ann@example.org")."""
+
+    widget = EmailInput()
+
+    def pre_validate(self, form: wtforms.form.BaseForm) -> None:
+        if not self.data:
+            return
+        try:
+            # No DNS lookup: a request must not wait for, or reveal, a resolver's answer.
+            self.data = validate_email(self.data.strip(), check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            raise wtforms.validators.StopValidation(str(error)) from None
 
 
 class Hidden(Text):
@@ -120,13 +136,15 @@ class SignUpForm(Form):
     confirm = Password(
         "Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")]
     )
+    email = Email("Email address (optional)", validators=[Optional()])
 
     def account_name(self) -> str | None:
         return self.username.data
 
 
-class ChangePasswordForm(Form):
-    current = Password("Current password", validators=[DataRequired()])
+class NewPasswordForm(Form):
+    """A new password and its confirmation, under the sign-up rules for the named account."""
+
     password = Password("New password", validators=[DataRequired(), _acceptable_password])
     confirm = Password(
         "Confirm new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")]
@@ -138,6 +156,10 @@ class ChangePasswordForm(Form):
 
     def account_name(self) -> str | None:
         return self._username
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = Password("Current password", validators=[DataRequired()])
 
 
 class SignOutForm(Form):

@@ -4,14 +4,14 @@ from typing import cast
 
 from quart import Quart
 
-from . import sessions, throttle
+from . import sessions, throttle, tokens
 from .db import get_session
 
 log = logging.getLogger(__name__)
 
 
 def init_app(app: Quart) -> None:
-    """Delete expired sessions and stale throttle counters every HOUSEKEEPING_INTERVAL seconds."""
+    """Delete expired sessions and tokens and stale throttle counters every HOUSEKEEPING_INTERVAL seconds."""
 
     async def loop() -> None:
         # A background task, so shutdown lets the pass in progress finish before the
@@ -36,8 +36,9 @@ async def run_once(app: Quart) -> None:
             db = get_session()
             expired = await sessions.delete_expired(db)
             stale = await throttle.delete_stale(db)
+            stale += await tokens.delete_expired(db)
             await db.commit()
     except Exception:
         log.exception("housekeeping failed; retrying at the next interval")
     else:
-        log.debug("housekeeping deleted %d sessions and %d throttle counters", expired, stale)
+        log.debug("housekeeping deleted %d sessions and %d throttle counters and tokens", expired, stale)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 USERNAME_MAX_LENGTH = 32
 USERNAME_PATTERN = re.compile(r"[\w.-]+")
 USER_AGENT_MAX_LENGTH = 256
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path, less its angle brackets
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -50,6 +51,17 @@ class User(Model):
     username_key: Mapped[str] = mapped_column(String(4 * USERNAME_MAX_LENGTH), unique=True)
     password_hash: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The address as typed (normalised); mail is only ever sent to this stored spelling.
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
+    email_key: Mapped[str | None] = mapped_column(String(4 * EMAIL_MAX_LENGTH), index=True)
+    # Set, to email_key, only once a link sent to the address came back: unique among verified
+    # addresses, so typing someone else's address claims nothing (NULLs never collide).
+    verified_email_key: Mapped[str | None] = mapped_column(String(4 * EMAIL_MAX_LENGTH), unique=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.verified_email_key is not None and self.verified_email_key == self.email_key
 
 
 class AuthSession(Model):
@@ -81,6 +93,26 @@ class Throttle(Model):
     failures: Mapped[int]
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Counters with a window longer than the sign-in one (mail limits) are kept until then.
+    keep_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountToken(Model):
+    """A single-use link sent by mail: a password reset or an address verification."""
+
+    __tablename__ = "account_tokens"
+
+    # SHA-256 of the link's random token: a copy of this table opens no account.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    # The address the link went to: a link is worth nothing once the account's address changed.
+    email_key: Mapped[str] = mapped_column(String(4 * EMAIL_MAX_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
 def normalize_username(username: str) -> str:
@@ -98,6 +130,11 @@ def is_valid_username(username: str) -> bool:
     return len(username) <= USERNAME_MAX_LENGTH and USERNAME_PATTERN.fullmatch(username) is not None
 
 
+def email_key(address: str) -> str:
+    """Return the form of an address that two spellings of it share ("Ann@Example.org")."""
+    return unicodedata.normalize("NFKC", address).casefold()
+
+
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
     """Return the user named username in any case, or None."""
     # No stored name breaks the rules, so a name that does (a NUL byte, which PostgreSQL
@@ -107,10 +144,16 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User | N
     return await session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
-async def add_user(session: AsyncSession, username: str, password_hash: str) -> User:
-    """Add a user and flush; raises IntegrityError if the name is taken."""
+async def add_user(session: AsyncSession, username: str, password_hash: str, email: str | None = None) -> User:
+    """Add a user (with an unverified address, if given) and flush; IntegrityError if the name is taken."""
     username = normalize_username(username)
-    user = User(username=username, username_key=username_key(username), password_hash=password_hash)
+    user = User(
+        username=username,
+        username_key=username_key(username),
+        password_hash=password_hash,
+        email=email,
+        email_key=email_key(email) if email else None,
+    )
     session.add(user)
     await session.flush()
     return user

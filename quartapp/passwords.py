@@ -45,7 +45,7 @@ def _check(password: bytes, password_hash: bytes) -> bool:
 
 
 # The forms whose submission costs a bcrypt run.
-HASHING_FORMS = frozenset({"/signin", "/signup", "/password"})
+HASHING_FORMS = frozenset({"/signin", "/signup", "/password", "/email", "/reset/set-password"})
 
 
 def admit() -> None:

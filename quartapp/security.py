@@ -69,6 +69,12 @@ def audit(event: str, *, username_key: str | None = None, session_id: str | None
     audit_log.info(json.dumps(record | fields, ensure_ascii=False))
 
 
+async def no_referrer(response: Response) -> Response:
+    """After-request hook for pages whose URL holds a secret: browsers send no Referer from them."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def strict_transport_security(config: Mapping[str, Any]) -> str | None:
     """The Strict-Transport-Security value for responses over https, None if turned off."""
     # Once a browser has seen the site over https it never again tries plain http, where
@@ -80,7 +86,7 @@ def strict_transport_security(config: Mapping[str, Any]) -> str | None:
 def security_headers(app: Quart, request: Request, response: Response) -> Response:
     """Add the headers every response of the app carries."""
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     hsts = strict_transport_security(app.config)
     if hsts is not None and (request.is_secure or app.config["COOKIE_SECURE"] is True):
         response.headers["Strict-Transport-Security"] = hsts

@@ -85,7 +85,8 @@ _RESOLVE = (
         User.username_key,
     )
     .join(User)
-    .where(AuthSession.id == bindparam("session_id"))
+    # A disabled account's sessions stop at once, even one resolved while it is disabled.
+    .where(AuthSession.id == bindparam("session_id"), User.disabled_at.is_(None))
 )
 
 

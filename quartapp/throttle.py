@@ -1,15 +1,21 @@
 import hashlib
 import math
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from quart import current_app
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, ColumnElement, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import rowcount
 from .models import Throttle, username_key, utcnow
 from .security import address_network
+
+
+async def forget_failures(db: AsyncSession, username: str) -> None:
+    """Clear an account's failed sign-ins (its owner just proved who they are another way)."""
+    await db.execute(delete(Throttle).where(Throttle.key == _key(f"account:{username_key(username)}")))
 
 
 class Limits:
@@ -46,26 +52,13 @@ class Limits:
         config = current_app.config
         now = utcnow()
         fresh = now - timedelta(seconds=config["THROTTLE_WINDOW"])
-        insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
         # A counter starts over once its window has passed and it has blocked nobody for a
         # whole window: a blocked attacker who keeps trying stays blocked at the cap.
         expired = (Throttle.window_start < fresh) & (
             Throttle.blocked_until.is_(None) | (Throttle.blocked_until < fresh)
         )
         for key, free in self.free.items():
-            statement = (
-                insert(Throttle)
-                .values(key=key, failures=1, window_start=now)
-                .on_conflict_do_update(
-                    index_elements=[Throttle.key],
-                    set_={
-                        "failures": case((expired, 1), else_=Throttle.failures + 1),
-                        "window_start": case((expired, now), else_=Throttle.window_start),
-                    },
-                )
-                .returning(Throttle.failures)
-            )
-            failures = (await db.execute(statement)).scalar_one()
+            failures = await _count(db, key, now, expired)
             if failures > free:
                 # Exponential backoff: each failure past the free ones doubles the wait, up to
                 # a cap, so guessing slows to a crawl but the real owner waits minutes at most.
@@ -84,6 +77,45 @@ class Limits:
             await db.execute(delete(Throttle).where(Throttle.key == self.account))
 
 
+async def within_limits(db: AsyncSession, limits: Mapping[str, int], window: timedelta) -> bool:
+    """Count one event against each name in limits (name: events allowed per window); True
+    if every count is still within its limit.
+
+    The counters are the sign-in throttle's (atomic, shared by every worker), kept for the
+    whole window however often housekeeping runs.
+    """
+    now = utcnow()
+    allowed = True
+    for name, limit in limits.items():
+        count = await _count(db, _key(name), now, Throttle.window_start <= now - window, keep_until=now + window)
+        allowed = allowed and count <= limit
+    return allowed
+
+
+async def _count(
+    db: AsyncSession, key: str, now: datetime, restart: ColumnElement[bool], keep_until: datetime | None = None
+) -> int:
+    """Add one to key's counter, starting it over where restart holds; return the new count.
+
+    One upsert, so events arriving at once at several workers are all counted.
+    """
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    update_set: dict[str, object] = {
+        "failures": case((restart, 1), else_=Throttle.failures + 1),
+        "window_start": case((restart, now), else_=Throttle.window_start),
+    }
+    if keep_until is not None:
+        update_set["keep_until"] = case((restart, keep_until), else_=Throttle.keep_until)
+    statement = (
+        insert(Throttle)
+        .values(key=key, failures=1, window_start=now, keep_until=keep_until)
+        .on_conflict_do_update(index_elements=[Throttle.key], set_=update_set)
+        .returning(Throttle.failures)
+    )
+    count: int = (await db.execute(statement)).scalar_one()
+    return count
+
+
 def wait_message(seconds: int) -> str:
     """Return "Try again in 45 seconds." (or minutes) for a throttled visitor."""
     if seconds < 120:
@@ -97,9 +129,24 @@ def _key(name: str) -> str:
 
 async def delete_stale(db: AsyncSession) -> int:
     """Delete the counters that the next failure would start over anyway."""
-    fresh = utcnow() - timedelta(seconds=current_app.config["THROTTLE_WINDOW"])
+    now = utcnow()
+    fresh = now - timedelta(seconds=current_app.config["THROTTLE_WINDOW"])
     statement = delete(Throttle).where(
         Throttle.window_start < fresh,
         Throttle.blocked_until.is_(None) | (Throttle.blocked_until < fresh),
+        Throttle.keep_until.is_(None) | (Throttle.keep_until < now),
     )
     return await rowcount(db, statement)
+
+
+async def mail_allowed(db: AsyncSession, email_key: str, address: str) -> bool:
+    """Count one reset or verification mail to email_key asked for from address; True if within the limits.
+
+    Per recipient, so nobody can bomb an inbox; per client network, so nobody can bomb many.
+    """
+    config = current_app.config
+    limits = {
+        f"mail-to:{email_key}": config["MAIL_LIMIT_PER_ADDRESS"],
+        f"mail-from:{address_network(address)}": config["MAIL_LIMIT_PER_NETWORK"],
+    }
+    return await within_limits(db, limits, timedelta(seconds=config["MAIL_LIMIT_WINDOW"]))

@@ -19,6 +19,8 @@ from sqlalchemy.pool import NullPool
 from quartapp import create_app
 from quartapp.models import Model, User
 
+from .mailbox import Mailbox, smtp_server
+
 PASSWORD = "correct horse battery"
 
 # Set QUARTAPP_TEST_DATABASE_URL=postgresql+asyncpg://user@host/db to run every test against
@@ -111,6 +113,20 @@ async def app(tmp_path: Path) -> AsyncIterator[Quart]:
 
 
 @pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on a free loopback port, keeping what it receives."""
+    with smtp_server() as mailbox:
+        yield mailbox
+
+
+@pytest.fixture
+async def mail_app(tmp_path: Path, mailbox: Mailbox) -> AsyncIterator[Quart]:
+    """An app whose mail goes to the mailbox fixture, its links made for the test client's host."""
+    async with running_app(tmp_path, SMTP_URL=mailbox.url, BASE_URL="http://localhost", MAIL_RETRY_DELAY=0.05) as app:
+        yield app
+
+
+@pytest.fixture
 def client(app: Quart) -> TestClientProtocol:
     return app.test_client()
 
@@ -150,9 +166,11 @@ class AuthActions:
     async def token(self, path: str = "/signin") -> str:
         return csrf_token(await (await self.get(path)).get_data(as_text=True))
 
-    async def signup(self, username: str = "alice", password: str = PASSWORD, confirm: str | None = None) -> Response:
+    async def signup(
+        self, username: str = "alice", password: str = PASSWORD, confirm: str | None = None, email: str = ""
+    ) -> Response:
         form = {"username": username, "password": password, "confirm": password if confirm is None else confirm}
-        return await self.post("/signup", form, token_from="/signup")
+        return await self.post("/signup", form | ({"email": email} if email else {}), token_from="/signup")
 
     async def signin(
         self, username: str = "alice", password: str = PASSWORD, remember: bool = False, path: str = "/signin"
@@ -187,7 +205,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    for module in ("quartapp.sessions", "quartapp.throttle"):
+    for module in ("quartapp.sessions", "quartapp.throttle", "quartapp.tokens", "quartapp.emails"):
         monkeypatch.setattr(f"{module}.utcnow", clock)
     return clock
 

@@ -60,9 +60,9 @@ def migrate(env: dict[str, str]) -> None:
 
 
 @contextmanager
-def serve(env: dict[str, str], folder: Path, options: Sequence[str] = ()) -> Iterator[Server]:
-    """Run hypercorn with the project's hypercorn.toml on a free loopback port until the block ends."""
-    url = f"http://127.0.0.1:{free_port()}"
+def serve(env: dict[str, str], folder: Path, options: Sequence[str] = (), port: int | None = None) -> Iterator[Server]:
+    """Run hypercorn with the project's hypercorn.toml on a loopback port (free, unless given) until the block ends."""
+    url = f"http://127.0.0.1:{port or free_port()}"
     log = folder / "hypercorn.log"
     command: list[str | Path] = [
         BIN / "hypercorn",

@@ -138,3 +138,27 @@ async def test_requests_abandoned_mid_query_leave_nothing_locked(tmp_path):
                 outside.commit()
         finally:
             gc.enable()
+
+
+async def test_accounts_made_before_addresses_existed_keep_working_and_downgrading_keeps_them(tmp_path, database):
+    config = alembic_config(database)
+    await asyncio.to_thread(command.upgrade, config, "0002")
+    # bcrypt at cost 4 of "correct horse battery", the tests' PASSWORD
+    await execute(
+        database,
+        "INSERT INTO users VALUES "
+        "(1, 'alice', 'alice', '$2b$04$XT.aacTznp4iaZDUm5QVD.BARB4xbFvOAe5PXnp5NS3CUkaLpmH6m', '2026-01-01 00:00:00')",
+    )
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+    app = make_app(tmp_path)
+    async with app.test_app():
+        auth = AuthActions(app.test_client())
+        assert (await auth.signin("alice")).status_code == 303
+        page = await (await auth.get("/email")).get_data(as_text=True)
+        assert "Your account has no email address" in page
+    assert await execute(database, "SELECT email, verified_email_key, disabled_at FROM users") == [(None, None, None)]
+
+    await asyncio.to_thread(command.downgrade, config, "0002")
+    assert [tuple(row) for row in await execute(database, "SELECT username FROM users")] == [("alice",)]
+    assert "account_tokens" not in (await asyncio.to_thread(run_async, schema_of(database)))[1]

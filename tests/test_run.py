@@ -1,7 +1,12 @@
 """`make run` as a newcomer types it, on SQLite or PostgreSQL, and what it says when it cannot."""
 
+import re
 import subprocess
+import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from typing import cast
 
 from .conftest import database_url, execute, PASSWORD, postgres_only, run_async
 from .serving import app_env, free_port, migrate, ROOT, Server, wait_until_healthy
@@ -63,3 +68,54 @@ def test_make_run_serves_on_postgresql(tmp_path):
         server.stop()
     assert run_async(execute(url, "SELECT username FROM users")) == [("alice",)]
     migrate(env)  # the schema make run created is at head already: nothing to do, no error
+
+
+def test_make_run_lets_a_newcomer_verify_and_reset_through_the_outbox(tmp_path):
+    """No mail server: sign up with an address, verify it and reset the password from the .eml files."""
+    env = app_env(INSTANCE_PATH=str(tmp_path))  # no SMTP_URL, no BASE_URL: make run's defaults
+    address = f"127.0.0.1:{free_port()}"
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["make", "run", f"BIND={address}"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    server = Server(f"http://{address}", process, log)
+    try:
+        wait_until_healthy(server.url, process, log)
+        visitor = Visitor(server.url)
+        form = {"username": "newcomer", "password": PASSWORD, "confirm": PASSWORD, "email": "me@example.org"}
+        assert visitor.post_form("/signup", form, "/signup")[0] == 303
+        link = outbox_link(tmp_path / "outbox", log, count=1)
+        assert link.startswith(f"{server.url}/verify/")  # BASE_URL followed BIND
+        path = link.removeprefix(server.url)
+        assert visitor.post_form(path, {}, token_from=path)[0] == 303
+        assert "is verified" in visitor.request("GET", path)[1]
+
+        assert visitor.post_form("/signout", {}, token_from="/")[0] == 303
+        assert visitor.post_form("/reset", {"email": "me@example.org"}, "/reset")[0] == 200
+        path = outbox_link(tmp_path / "outbox", log, count=2).removeprefix(server.url)
+        assert path.startswith("/reset/")
+        assert visitor.request("GET", path)[0] == 303
+        new = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+        assert visitor.post_form("/reset/set-password", new, "/reset/set-password")[0] == 303
+        signin = {"username": "newcomer", "password": "a brand new passphrase"}
+        assert visitor.post_form("/signin", signin, "/signin")[0] == 303
+    finally:
+        server.stop()
+
+
+def outbox_link(outbox: Path, log: Path, count: int) -> str:
+    """Wait for the count-th mail in the outbox; return its link, checked against the log's line for it."""
+    deadline = time.monotonic() + 10
+    while len(mails := sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)) < count:
+        assert time.monotonic() < deadline, f"{len(mails)} of {count} mails in the outbox"
+        time.sleep(0.05)
+    message = message_from_bytes(mails[-1].read_bytes(), policy=policy.default)
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None
+    [link] = re.findall(r"http://\S+/(?:verify|reset)/[\w-]+", cast(EmailMessage, text).get_content())
+    while f"mail to me@example.org: {message['Subject']} {link}" not in log.read_text():
+        assert time.monotonic() < deadline, "the link is not in the log"
+        time.sleep(0.05)
+    return str(link)

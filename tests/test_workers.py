@@ -4,6 +4,7 @@ import http.client
 import re
 import secrets
 import signal
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from .conftest import csrf_token, execute, PASSWORD, run_async
-from .serving import app_env, migrate, serve
+from .serving import app_env, BIN, migrate, ROOT, serve
 
 # Each access-log line names the worker process that answered and the request's query string.
 ACCESS_FORMAT = "%(p)s %(m)s %(U)s %(q)s %(s)s"
@@ -155,3 +156,29 @@ def test_sigterm_lets_requests_in_flight_finish_and_closes_the_pools(tmp_path, d
         assert status == 0
         assert "database connections closed" in server.log.read_text()
     assert [tuple(row) for row in run_async(execute(database, "SELECT username FROM users"))] == [("late",)]
+
+
+def test_disabling_an_account_signs_it_out_at_every_worker(two_workers, database):
+    server, access_log = two_workers
+    alice = Visitor(server.url)
+    form = {"username": "alice", "password": PASSWORD, "confirm": PASSWORD}
+    assert alice.post_form("/signup", form, "/signup")[0] == 303
+    copied = dict(alice.cookies)
+    assert {status for status, _, _ in at_once(8, lambda: Visitor(server.url, copied).request("GET", "/"))} == {200}
+
+    env = app_env(DATABASE_URL=database, SECRET_KEY="unused by the command")
+    result = subprocess.run(
+        [BIN / "quart", "--app", "quartapp", "disable-user", "alice"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    answered_by = set()
+    for _ in range(5):
+        replays = at_once(16, lambda: Visitor(server.url, copied).request("GET", "/"))
+        assert {status for status, _, _ in replays} == {302}
+        answered_by |= {worker_of(access_log, tag) for _, _, tag in replays}
+        if len(answered_by) == 2:
+            break
+    else:
+        pytest.fail("the replayed cookie never reached both workers")
+    status, page, _ = Visitor(server.url).post_form("/signin", {"username": "alice", "password": PASSWORD}, "/signin")
+    assert (status, "Invalid username or password." in page) == (200, True)

@@ -11,7 +11,8 @@ from typing import Any, TYPE_CHECKING
 
 import pytest
 
-from ..serving import app_env, migrate, ROOT, serve
+from ..mailbox import Mailbox, smtp_server
+from ..serving import app_env, free_port, migrate, ROOT, serve
 
 if TYPE_CHECKING:  # playwright may be missing; then these tests are skipped, not broken
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -76,16 +77,26 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mail_server() -> Iterator[Mailbox]:
+    """The SMTP server the served app sends its mail to, in this process."""
+    with smtp_server() as mailbox:
+        yield mailbox
+
+
+@pytest.fixture(scope="package")
+def server(tmp_path_factory: pytest.TempPathFactory, mail_server: Mailbox) -> Iterator[str]:
     """Migrate a fresh SQLite file, serve it with hypercorn on a free loopback port, yield its URL."""
     folder = tmp_path_factory.mktemp("server")
+    port = free_port()
     env = app_env(
         DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'quartapp.sqlite3'}",
         SECRET_KEY=secrets.token_urlsafe(32),
         BCRYPT_ROUNDS="4",
+        SMTP_URL=mail_server.url,
+        BASE_URL=f"http://127.0.0.1:{port}",  # links in mails lead back to this server
     )
     migrate(env)
-    with serve(env, folder) as server:
+    with serve(env, folder, port=port) as server:
         yield server.url
 
 

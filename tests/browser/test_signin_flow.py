@@ -184,6 +184,8 @@ def test_keyboard_only(new_context: NewContext) -> None:
     expect(page.get_by_label("Confirm password")).to_be_focused()
     keyboard.type(PASSWORD)
     keyboard.press("Tab")
+    expect(page.get_by_label("Email address (optional)")).to_be_focused()  # left empty
+    keyboard.press("Tab")
     expect(page.get_by_role("button", name="Create account")).to_be_focused()
     keyboard.press("Enter")
     expect_signed_in(page, username)

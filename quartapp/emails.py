@@ -1,0 +1,135 @@
+from quart import Blueprint, flash, redirect, render_template, url_for
+from quart_auth import login_required
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+from wtforms.validators import DataRequired
+
+from . import mail, tokens
+from .account_mail import schedule_verification
+from .auth import signed_in
+from .credentials import authenticate
+from .db import get_session, rowcount
+from .forms import CSRFError, Email, Form, Password
+from .models import email_key, User, utcnow
+from .security import audit, no_referrer
+from .throttle import wait_message
+
+bp = Blueprint("emails", __name__)
+bp.after_request(no_referrer)  # a /verify/<token> page must not hand its URL to anyone
+
+Page = str | tuple[str, int] | tuple[str, int, dict[str, str]]
+
+
+class ChangeEmailForm(Form):
+    email = Email("New email address", validators=[DataRequired()])
+    current = Password("Current password", validators=[DataRequired()])
+
+
+class ConfirmForm(Form):
+    """Only the CSRF token: a button that a mail scanner following a link never presses."""
+
+
+@bp.get("/email")
+@login_required
+async def email() -> str:
+    """Show the account's address, whether it is verified, and a form to change it."""
+    user = await get_session().get(User, (await signed_in()).user_id)
+    return await render_template("emails/email.html", user=user, form=ChangeEmailForm(), resend_form=ConfirmForm())
+
+
+@bp.post("/email")
+@login_required
+async def email_submit() -> Response | Page:
+    """Add or change the address, given the current password; the new one must be verified."""
+    signed = await signed_in()
+    form = await ChangeEmailForm.from_request()
+    db = get_session()
+    if form.validate_on_submit():
+        user, wait = await authenticate(signed.username, form.current.data)
+        if wait:
+            form.form_errors.append(f"Too many failed attempts. {wait_message(wait)}")
+            page = await render_template("emails/email.html", user=await db.get(User, signed.user_id), form=form)
+            return page, 429, {"Retry-After": str(wait)}
+        if user is not None:
+            old, was_verified, new_key = user.email, user.email_verified, email_key(form.email.data)
+            user.email = form.email.data
+            if new_key != user.email_key:
+                user.email_key, user.verified_email_key = new_key, None
+                # Links mailed to the old address (reset and verification) die with it.
+                await tokens.void(db, user.id)
+            await db.commit()
+            if new_key != (email_key(old) if old else None):
+                audit("email.changed", username_key=user.username_key, session_id=signed.session_id, added=old is None)
+                schedule_verification(user.id)
+                await flash(f"A link to verify {user.email} is on its way. Open it to finish.")
+                if old and was_verified:
+                    # The old owner hears of it, so a hijacked session cannot move the account quietly.
+                    mail.send_later("email_changed", old, "Your email address was changed", user=user, when=utcnow())
+            return redirect(url_for("emails.email"), 303)
+        form.current.errors.append("That is not your current password.")
+    page = await render_template("emails/email.html", user=await db.get(User, signed.user_id), form=form)
+    return page, form.status_code
+
+
+@bp.post("/email/resend")
+@login_required
+async def resend() -> Response:
+    """Send the verification link again (within the mail limits)."""
+    if not (await ConfirmForm.from_request()).validate_on_submit():
+        raise CSRFError()
+    user = await get_session().get(User, (await signed_in()).user_id)
+    if user is not None and user.email and not user.email_verified:
+        schedule_verification(user.id)
+        await flash(f"A new link to verify {user.email} is on its way.")
+    return redirect(url_for("emails.email"), 303)
+
+
+@bp.get("/verify/<token>")
+async def verify(token: str) -> Page:
+    """Show what the link verifies, with a button; a GET changes nothing (mail scanners follow links)."""
+    row = await tokens.find(get_session(), token, tokens.VERIFY, usable=False)
+    if row is None:
+        return await _verify_page("invalid", 404)
+    user = row.user
+    if user.verified_email_key == row.email_key:
+        return await _verify_page("verified", 200, user.email)
+    if row.used_at or row.expires_at <= utcnow() or row.email_key != user.email_key or user.disabled_at:
+        return await _verify_page("invalid", 404)
+    return await _verify_page("confirm", 200, user.email, user.username)
+
+
+@bp.post("/verify/<token>")
+async def verify_submit(token: str) -> Response | Page:
+    """Verify the address the link was sent to: once, and only while no other account has it."""
+    if not (await ConfirmForm.from_request()).validate_on_submit():
+        raise CSRFError()
+    db = get_session()
+    row = await tokens.find(db, token, tokens.VERIFY)
+    if row is None or not await tokens.consume(db, token, tokens.VERIFY):
+        return await _verify_page("invalid", 400)
+    username_key, address = row.user.username_key, row.user.email
+    try:
+        # Only for the address the link went to, on an account that is not disabled; the
+        # unique key decides between two accounts that typed the same address.
+        statement = (
+            update(User)
+            .where(User.id == row.user_id, User.email_key == row.email_key, User.disabled_at.is_(None))
+            .values(verified_email_key=row.email_key)
+        )
+        changed = await rowcount(db, statement)
+    except IntegrityError:
+        await db.rollback()  # the link stays unused: it works once the other account lets go
+        return await _verify_page("taken", 409, address)
+    if not changed:
+        await db.rollback()
+        return await _verify_page("invalid", 400)
+    await db.commit()
+    audit("email.verified", username_key=username_key, domain=(address or "").rpartition("@")[2])
+    return redirect(url_for("emails.verify", token=token), 303)
+
+
+async def _verify_page(state: str, status: int, address: str | None = None, username: str | None = None) -> Page:
+    form = ConfirmForm() if state == "confirm" else None
+    page = await render_template("emails/verify.html", state=state, address=address, username=username, form=form)
+    return page, status
