@@ -15,7 +15,7 @@ from . import sessions
 from .account_mail import schedule_verification
 from .credentials import authenticate
 from .db import get_session
-from .forms import csrf_input, CSRFError, SignInForm, SignOutForm, SignUpForm
+from .forms import csrf_input, CSRFError, new_csrf_secret, SignInForm, SignOutForm, SignUpForm
 from .models import add_user, User
 from .passwords import hash_password
 from .security import audit, client_address
@@ -100,7 +100,9 @@ async def sign_in(user: User, *, remember: bool) -> None:
         db, user, remember=remember, address=client_address(), user_agent=request.user_agent.string
     )
     await db.commit()
-    session.pop("csrf", None)  # the signed-in visitor gets new CSRF tokens (login CSRF)
+    # The signed-in visitor gets a new CSRF secret (login CSRF), set with the sign-in's redirect
+    # rather than by whichever page comes next.
+    new_csrf_secret()
     login_user(CurrentUser(token), remember=remember)
     audit("signin.success", username_key=user.username_key, session_id=sessions.token_hash(token), remember=remember)
 

@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "BCRYPT_ROUNDS": 12,
     "HASH_WORKERS": None,  # None: one bcrypt thread per core
     "HASH_MAX_WAIT": 1.5,  # seconds a hash may wait for a thread; a sign-in that would wait longer gets a 503
-    "HASH_PATIENCE": 0.05,  # seconds such a sign-in first waits for room, so a client retrying at once is slowed
+    "HASH_PATIENCE": 1.0,  # seconds such a sign-in first waits for room, so a client retrying at once is slowed
     "HASH_NICENESS": 10,  # OS priority of the hashing threads (Linux): pages first, then hashing
     "COOKIE_SECURE": "auto",  # True, False, or "auto": Secure exactly when served over https
     "PASSWORD_MIN_LENGTH": 8,

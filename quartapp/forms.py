@@ -171,6 +171,12 @@ _tokens = SessionCSRF()
 _tokens.form_meta = Form.Meta()  # type: ignore[assignment]  # the settings SessionCSRF reads, not a DefaultMeta
 
 
+def new_csrf_secret() -> None:
+    """Replace the session's CSRF secret: tokens issued before stop working."""
+    session.pop("csrf", None)
+    _tokens.generate_csrf_token(None)  # type: ignore[arg-type]  # makes the secret; the field is never read
+
+
 def csrf_input() -> Markup:
     """The hidden CSRF input of a form with no other field (the sign-out button on every page).
 

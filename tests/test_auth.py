@@ -370,3 +370,17 @@ async def test_next_is_followed_only_to_paths_on_this_site(client, auth, target,
     response = await client.post("/signin", form=form, query_string={"next": target})
     assert response.status_code == 303
     assert response.headers["Location"] == expected
+
+
+async def test_signing_in_replaces_the_csrf_secret_with_the_redirect(client, auth):
+    await auth.signup()
+    await auth.signout()
+    before = await auth.token()  # a token of the anonymous visitor, as a login-CSRF attacker holds
+    response = await auth.signin()
+    assert any(h.startswith("quartapp_session=") for h in response.headers.getlist("Set-Cookie"))
+    page = await client.get("/")
+    assert "Set-Cookie" not in page.headers  # the next page finds its secret in place
+    refused = await client.post("/sessions/revoke-others", form={"csrf_token": before})
+    assert refused.status_code == 400
+    accepted = await client.post("/sessions/revoke-others", form={"csrf_token": await auth.token("/")})
+    assert accepted.status_code == 303
