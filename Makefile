@@ -2,7 +2,7 @@
 # checks style and types; `make bench` measures it beside the chapter's Flask app
 # (BENCH_ARGS="--help" lists its settings).
 # Both create .venv on first use. Quart's newest releases need Python 3.13, so the newest
-# Python >= 3.11 found is used (pyenv's 3.13 included, whose `python3.13` shim may not be on PATH).
+# Python >= 3.13 found is used (pyenv's included, whose `python3.13` shim may not be on PATH).
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,8 +12,8 @@ BENCH_ARGS ?=
 
 ifndef PYTHON
 PYTHON := $(shell for p in python3.14 python3.13 $$(pyenv root 2>/dev/null)/versions/3.1[3-9]*/bin/python3 \
-	python3.12 python3.11 python3; do \
-	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo "$$p"; break; }; done)
+	python3; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)
 endif
 
 # A PostgreSQL QUARTAPP_DATABASE_URL needs its driver: `make run` then installs the postgres extra.
@@ -28,7 +28,7 @@ endif
 .PHONY: run test lint bench migrate clean
 
 $(BIN)/python:
-	@test -n "$(PYTHON)" || { echo "quartapp needs Python 3.11 or newer"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "quartapp needs Python 3.13 or newer (its Quart needs it)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
