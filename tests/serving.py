@@ -63,7 +63,6 @@ def migrate(env: dict[str, str]) -> None:
 def serve(env: dict[str, str], folder: Path, options: Sequence[str] = (), port: int | None = None) -> Iterator[Server]:
     """Run hypercorn with the project's hypercorn.toml on a loopback port (free, unless given) until the block ends."""
     url = f"http://127.0.0.1:{port or free_port()}"
-    log = folder / "hypercorn.log"
     command: list[str | Path] = [
         BIN / "hypercorn",
         "--config",
@@ -71,8 +70,14 @@ def serve(env: dict[str, str], folder: Path, options: Sequence[str] = (), port: 
         "--bind",
         url.removeprefix("http://"),
         *options,
-        "quartapp:create_app()",
     ]
+    with run_server([*command, "quartapp:create_app()"], env, url, folder / "hypercorn.log") as server:
+        yield server
+
+
+@contextmanager
+def run_server(command: Sequence[str | Path], env: dict[str, str], url: str, log: Path) -> Iterator[Server]:
+    """Start command in the checkout, its output to log, until url/healthz answers; stop it when the block ends."""
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import cast
 
 from .conftest import database_url, execute, PASSWORD, postgres_only, run_async
-from .serving import app_env, free_port, migrate, ROOT, Server, wait_until_healthy
+from .serving import app_env, free_port, migrate, ROOT, run_server
 from .test_workers import Visitor
 
 
@@ -50,22 +50,13 @@ def test_make_run_serves_on_postgresql(tmp_path):
     env = app_env(DATABASE_URL=url, INSTANCE_PATH=str(tmp_path))
     address = f"127.0.0.1:{free_port()}"
     log = tmp_path / "make-run.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            ["make", "run", f"BIND={address}"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    server = Server(f"http://{address}", process, log)
-    try:
-        wait_until_healthy(server.url, process, log)
+    with run_server(["make", "run", f"BIND={address}"], env, f"http://{address}", log) as server:
         visitor = Visitor(server.url)
         status, _, _ = visitor.post_form(
             "/signup", {"username": "alice", "password": PASSWORD, "confirm": PASSWORD}, "/signup"
         )
         assert status == 303
         assert visitor.request("GET", "/")[0] == 200
-    finally:
-        server.stop()
     assert run_async(execute(url, "SELECT username FROM users")) == [("alice",)]
     migrate(env)  # the schema make run created is at head already: nothing to do, no error
 
@@ -75,14 +66,7 @@ def test_make_run_lets_a_newcomer_verify_and_reset_through_the_outbox(tmp_path):
     env = app_env(INSTANCE_PATH=str(tmp_path))  # no SMTP_URL, no BASE_URL: make run's defaults
     address = f"127.0.0.1:{free_port()}"
     log = tmp_path / "make-run.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            ["make", "run", f"BIND={address}"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    server = Server(f"http://{address}", process, log)
-    try:
-        wait_until_healthy(server.url, process, log)
+    with run_server(["make", "run", f"BIND={address}"], env, f"http://{address}", log) as server:
         visitor = Visitor(server.url)
         form = {"username": "newcomer", "password": PASSWORD, "confirm": PASSWORD, "email": "me@example.org"}
         assert visitor.post_form("/signup", form, "/signup")[0] == 303
@@ -101,8 +85,6 @@ def test_make_run_lets_a_newcomer_verify_and_reset_through_the_outbox(tmp_path):
         assert visitor.post_form("/reset/set-password", new, "/reset/set-password")[0] == 303
         signin = {"username": "newcomer", "password": "a brand new passphrase"}
         assert visitor.post_form("/signin", signin, "/signin")[0] == 303
-    finally:
-        server.stop()
 
 
 def outbox_link(outbox: Path, log: Path, count: int) -> str:
