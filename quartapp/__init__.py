@@ -9,7 +9,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from werkzeug.exceptions import HTTPException
 
-from . import account, auth, cli, db, emails, housekeeping, mail, pages, passwords, recovery, security
+from . import account, auth, cli, db, emails, housekeeping, mail, pages, passwords, recovery, security, users
 from .app import QuartApp
 from .config import configure
 from .cookies import Auth
@@ -34,7 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     db.init_app(app)
     passwords.init_app(app)
     mail.init_app(app)
-    Auth(app, user_class=auth.CurrentUser)
+    Auth(app, user_class=users.CurrentUser)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(account.bp)

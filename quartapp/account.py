@@ -8,7 +8,6 @@ from ua_parser import parse
 from werkzeug.wrappers import Response
 
 from . import sessions, tokens
-from .auth import signed_in
 from .credentials import authenticate
 from .db import get_session
 from .forms import ChangePasswordForm, CSRFError, RevokeSessionForm, SignOutForm
@@ -16,6 +15,7 @@ from .models import User
 from .passwords import hash_password
 from .security import audit
 from .throttle import wait_message
+from .users import signed_in
 
 bp = Blueprint("account", __name__)
 

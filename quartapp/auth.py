@@ -1,12 +1,10 @@
 import string
 from collections.abc import Callable
-from typing import cast
 from urllib.parse import urlsplit
 
-import quart_auth
 from markupsafe import Markup
-from quart import Blueprint, current_app, redirect, render_template, request, session, url_for
-from quart_auth import Action, AuthUser, login_user, logout_user, Unauthorized
+from quart import Blueprint, redirect, render_template, request, session, url_for
+from quart_auth import login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
@@ -19,56 +17,12 @@ from .forms import csrf_input, CSRFError, new_csrf_secret, SignInForm, SignOutFo
 from .models import add_user, User
 from .passwords import hash_password
 from .security import audit, client_address
-from .sessions import SignedIn
 from .throttle import wait_message
+from .users import current_user, CurrentUser
 
 bp = Blueprint("auth", __name__)
 
 INVALID_CREDENTIALS = "Invalid username or password."
-
-
-class CurrentUser(AuthUser):
-    """The visitor, resolved at most once per request from the session row its cookie names."""
-
-    def __init__(self, auth_id: str | None, action: Action = Action.PASS) -> None:
-        # Only this app signs auth cookies, with a string; anything else is nobody.
-        super().__init__(auth_id if isinstance(auth_id, str) else None, action)
-        self._signed_in: SignedIn | None = None
-        self._resolved = auth_id is None
-
-    async def _resolve(self) -> SignedIn | None:
-        if not self._resolved and self.auth_id is not None:
-            self._resolved = True
-            self._signed_in = await sessions.resolve(
-                current_app.extensions["db_reader"],
-                self.auth_id,
-                address=client_address(),
-                user_agent=request.user_agent.string,
-            )
-            if self._signed_in is None and self.action is Action.PASS:
-                self.action = Action.DELETE  # signed out, expired or revoked: drop the dead cookie
-        return self._signed_in
-
-    @property
-    async def is_authenticated(self) -> bool:
-        return await self._resolve() is not None
-
-    @property
-    async def user(self) -> SignedIn | None:
-        """The signed-in user (user_id, username, username_key) and their session_id."""
-        return await self._resolve()
-
-
-# Quart-Auth's proxy to this request's user, typed as the class the app installs.
-current_user = cast(CurrentUser, quart_auth.current_user)
-
-
-async def signed_in() -> SignedIn:
-    """Return the signed-in user, in a view behind @login_required (anonymous: Unauthorized)."""
-    user = await current_user.user
-    if user is None:
-        raise Unauthorized()
-    return user
 
 
 def safe_next(target: str | None) -> str:

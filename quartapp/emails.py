@@ -7,13 +7,14 @@ from wtforms.validators import DataRequired
 
 from . import mail, tokens
 from .account_mail import schedule_verification
-from .auth import signed_in
 from .credentials import authenticate
 from .db import get_session, rowcount
-from .forms import CSRFError, Email, Form, Password
+from .fields import Email, Password
+from .forms import CSRFError, Form
 from .models import email_key, User, utcnow
 from .security import audit, no_referrer
 from .throttle import wait_message
+from .users import signed_in
 
 bp = Blueprint("emails", __name__)
 bp.after_request(no_referrer)  # a /verify/<token> page must not hand its URL to anyone

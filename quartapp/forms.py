@@ -2,59 +2,21 @@ from datetime import timedelta
 from typing import Any, Self
 
 import wtforms
-from email_validator import EmailNotValidError, validate_email
 from markupsafe import Markup
 from quart import current_app, request, session
 from werkzeug.exceptions import BadRequest
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.csrf.session import SessionCSRF
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
-from wtforms.widgets import EmailInput, HiddenInput, PasswordInput
 
+from .fields import Email, Hidden, Password, Text
 from .models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from .passwords import MAX_PASSWORD_BYTES, password_too_long
 
 
 class CSRFError(BadRequest):
     description = "This form has expired or did not come from this site. Reload the page and try again."
-
-
-class Text(StringField):
-    """A text field that is "" rather than None when nothing was sent."""
-
-    data: str
-    errors: list[str]
-
-    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
-        super().__init__(label, validators, default="", **kwargs)
-
-
-class Password(Text):
-    """WTForms' PasswordField: a Text field shown as a password input, never filled in."""
-
-    widget = PasswordInput()
-
-
-class Email(Text):
-    """An email address field: validated, and normalised ("Ann@EXAMPLE.org" is "Ann@example.org")."""
-
-    widget = EmailInput()
-
-    def pre_validate(self, form: wtforms.form.BaseForm) -> None:
-        if not self.data:
-            return
-        try:
-            # No DNS lookup: a request must not wait for, or reveal, a resolver's answer.
-            self.data = validate_email(self.data.strip(), check_deliverability=False).normalized
-        except EmailNotValidError as error:
-            raise wtforms.validators.StopValidation(str(error)) from None
-
-
-class Hidden(Text):
-    """WTForms' HiddenField: a Text field in a hidden input."""
-
-    widget = HiddenInput()
 
 
 class Form(wtforms.Form):

@@ -5,7 +5,7 @@ from quart_auth import login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import db
-from .auth import signed_in
+from .users import signed_in
 
 bp = Blueprint("pages", __name__)
 

@@ -7,7 +7,8 @@ from wtforms.validators import DataRequired
 
 from . import account_mail, mail, sessions, throttle, tokens
 from .db import get_session
-from .forms import Email, Form, NewPasswordForm
+from .fields import Email
+from .forms import Form, NewPasswordForm
 from .models import AccountToken, User, utcnow
 from .passwords import hash_password
 from .security import audit, client_address, no_referrer
