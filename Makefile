@@ -46,7 +46,7 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 migrate: $(RUN_STAMP)
-	$(BIN)/alembic upgrade head
+	$(BIN)/alembic upgrade heads
 
 # Links in mails point at the address served, unless QUARTAPP_BASE_URL says otherwise.
 run: migrate

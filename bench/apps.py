@@ -25,7 +25,7 @@ def start_quartapp(folder: Path, cost: int, password_hash: str, names: list[str]
         QUARTAPP_SECRET_KEY=secrets.token_urlsafe(32),
         QUARTAPP_BCRYPT_ROUNDS=str(cost),
     )
-    run([BIN / "alembic", "upgrade", "head"], env, "alembic upgrade head")
+    run([BIN / "alembic", "upgrade", "heads"], env, "alembic upgrade heads")
     # SQLAlchemy's SQLite DateTime format; one precomputed hash for all, since hashing
     # a thousand passwords at cost 12 would take minutes.
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -50,7 +50,7 @@ def code() -> dict[str, Any]:
         "commit": git("rev-parse", "--short", "HEAD"),
         # Figures from a working tree with changes belong to no commit.
         "changed": git(
-            "status", "--porcelain", "--", "quartapp", "alembic", "hypercorn.toml", "bench/baseline", "bench/naive"
+            "status", "--porcelain", "--", "quartapp", "hypercorn.toml", "bench/baseline", "bench/naive"
         ).splitlines(),
         "hypercorn": tomllib.loads((ROOT / "hypercorn.toml").read_text()),
     }

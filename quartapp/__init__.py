@@ -1,72 +1,23 @@
-import os
-from typing import Any, cast
+"""quartapp: async sign-in for Quart. What an application built on it uses is named here."""
 
-from quart import current_app, render_template
-from quart.wrappers import ClientDisconnectedError
-from quart_auth import Unauthorized
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-from werkzeug.exceptions import HTTPException
+from quart_auth import login_required
 
-from . import account, auth, cli, db, emails, housekeeping, mail, pages, passwords, recovery, security, users
-from .app import QuartApp
-from .config import configure
-from .cookies import Auth
-from .gate import Gate
+from .db import get_session
+from .factory import create_app
+from .forms import Form
+from .models import Model
+from .reauth import recent_signin_required
+from .sessions import SignedIn
+from .users import current_user, signed_in_user
 
-
-def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> QuartApp:
-    """Create the app: configuration, database, bcrypt pool, authentication, views, CLI."""
-    app = QuartApp(__name__, instance_path=instance_path or os.environ.get("QUARTAPP_INSTANCE_PATH"))
-    configure(app, test_config)
-    app.gate = Gate(app.config)
-    # /static//style.css would be a redirect to an absolute URL built from the Host: a 404 instead.
-    app.url_map.merge_slashes = False
-    if app.config["TRUSTED_PROXIES"]:
-        # Only a request whose peer is a configured proxy may name its client's address and
-        # scheme; anyone else could claim any address and dodge throttling or the audit log.
-        # (uvicorn and hypercorn type the same ASGI messages with TypedDicts of their own that
-        # mypy cannot match, hence the casts; assigning asgi_app is Quart's way to add middleware.)
-        proxied = ProxyHeadersMiddleware(cast(Any, app.asgi_app), trusted_hosts=app.config["TRUSTED_PROXIES"])
-        app.asgi_app = cast(Any, proxied)  # type: ignore[method-assign]
-
-    db.init_app(app)
-    passwords.init_app(app)
-    mail.init_app(app)
-    Auth(app, user_class=users.CurrentUser)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(account.bp)
-    app.register_blueprint(emails.bp)
-    app.register_blueprint(recovery.bp)
-    housekeeping.init_app(app)
-    security.init_app(app)
-    cli.init_app(app)
-
-    app.register_error_handler(Unauthorized, auth.redirect_to_signin)
-    app.register_error_handler(HTTPException, _error_page)
-    for error in (DBAPIError, PoolTimeoutError):
-        app.register_error_handler(error, _unavailable)
-    app.register_error_handler(ClientDisconnectedError, _client_gone)
-    return app
-
-
-async def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
-    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
-    return await render_template("error.html", error=error), error.code or 500, headers
-
-
-async def _unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
-    """A database that is down, unreachable, slow or locked is a temporary 503."""
-    if isinstance(error, DBAPIError) and not (
-        isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated
-    ):
-        raise error  # a failing statement is a bug, not an outage: let it be a logged 500
-    current_app.logger.warning("database unavailable: %s", error)
-    page = await render_template("error.html", error=None)
-    return page, 503, {"Retry-After": "5"}
-
-
-async def _client_gone(error: ClientDisconnectedError) -> tuple[str, int]:
-    return "", 400  # nobody is left to read it
+__all__ = [
+    "Form",
+    "Model",
+    "SignedIn",
+    "create_app",
+    "current_user",
+    "get_session",
+    "login_required",
+    "recent_signin_required",
+    "signed_in_user",
+]

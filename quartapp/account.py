@@ -8,14 +8,13 @@ from ua_parser import parse
 from werkzeug.wrappers import Response
 
 from . import sessions, tokens
-from .credentials import authenticate
 from .db import get_session
-from .forms import ChangePasswordForm, CSRFError, RevokeSessionForm, SignOutForm
+from .forms import CSRFError, NewPasswordForm, RevokeSessionForm, SignOutForm
 from .models import User
 from .passwords import hash_password
+from .reauth import recent_signin_required
 from .security import audit
-from .throttle import wait_message
-from .users import signed_in
+from .users import signed_in_user
 
 bp = Blueprint("account", __name__)
 
@@ -24,7 +23,7 @@ bp = Blueprint("account", __name__)
 @login_required
 async def sessions_page() -> str:
     """List the user's signed-in browsers, each with a button to sign it out."""
-    user = await signed_in()
+    user = await signed_in_user()
     return await render_template(
         "account/sessions.html",
         sessions=await sessions.list_for_user(get_session(), user.user_id),
@@ -41,7 +40,7 @@ async def revoke_session() -> Response:
     form = await RevokeSessionForm.from_request()
     if not form.validate_on_submit():
         raise CSRFError()
-    user = await signed_in()
+    user = await signed_in_user()
     if await sessions.end(get_session(), form.session_id.data, user_id=user.user_id):
         await get_session().commit()
         audit("session.revoked", username_key=user.username_key, session_id=form.session_id.data)
@@ -58,7 +57,7 @@ async def revoke_other_sessions() -> Response:
     """Sign out every session of the user but this one."""
     if not (await SignOutForm.from_request()).validate_on_submit():
         raise CSRFError()
-    user = await signed_in()
+    user = await signed_in_user()
     count = await sessions.end_all(get_session(), user.user_id, keep=user.session_id)
     await get_session().commit()
     audit("session.revoked", username_key=user.username_key, session_id=user.session_id, others=count)
@@ -67,35 +66,33 @@ async def revoke_other_sessions() -> Response:
 
 
 @bp.get("/password")
-@login_required
+@recent_signin_required
 async def password() -> str:
-    user = await signed_in()
-    return await render_template("account/password.html", form=ChangePasswordForm(username=user.username))
+    user = await signed_in_user()
+    return await render_template("account/password.html", form=NewPasswordForm(username=user.username))
 
 
 @bp.post("/password")
-@login_required
-async def password_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
-    """Change the password, given the current one; every other session is signed out."""
-    user = await signed_in()
-    form = await ChangePasswordForm.from_request(username=user.username)
+@recent_signin_required
+async def password_submit() -> Response | tuple[str, int]:
+    """Change the password; every other session is signed out.
+
+    No "current password" field: recent_signin_required has just had the password proved
+    (within RECENT_SIGNIN_WINDOW), as GitHub's sudo mode does, instead of asking twice.
+    """
+    user = await signed_in_user()
+    form = await NewPasswordForm.from_request(username=user.username)
     if form.validate_on_submit():
-        verified, wait = await authenticate(user.username, form.current.data)
-        if wait:
-            form.form_errors.append(f"Too many failed attempts. {wait_message(wait)}")
-            return await render_template("account/password.html", form=form), 429, {"Retry-After": str(wait)}
-        if verified is not None:
-            db = get_session()
-            new_hash = await hash_password(form.password.data)
-            await db.execute(update(User).where(User.id == user.user_id).values(password_hash=new_hash))
-            # Whoever knew the old password may hold a session: end all but this one.
-            revoked = await sessions.end_all(db, user.user_id, keep=user.session_id)
-            await tokens.void(db, user.user_id, tokens.RESET)  # a reset link mailed earlier is void now
-            await db.commit()
-            audit("password.changed", username_key=user.username_key, session_id=user.session_id, revoked=revoked)
-            await flash("Your password was changed and your other sessions were signed out.")
-            return redirect(url_for("account.sessions_page"), 303)
-        form.current.errors.append("That is not your current password.")
+        db = get_session()
+        new_hash = await hash_password(form.password.data)
+        await db.execute(update(User).where(User.id == user.user_id).values(password_hash=new_hash))
+        # Whoever knew the old password may hold a session: end all but this one.
+        revoked = await sessions.end_all(db, user.user_id, keep=user.session_id)
+        await tokens.void(db, user.user_id, tokens.RESET)  # a reset link mailed earlier is void now
+        await db.commit()
+        audit("password.changed", username_key=user.username_key, session_id=user.session_id, revoked=revoked)
+        await flash("Your password was changed and your other sessions were signed out.")
+        return redirect(url_for("account.sessions_page"), 303)
     return await render_template("account/password.html", form=form), form.status_code
 
 

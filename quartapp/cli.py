@@ -1,14 +1,13 @@
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import click
 from quart import Quart
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import sessions, tokens
+from . import migrate, sessions, tokens
 from .account_mail import send_verification
 from .db import get_session
 from .forms import SignUpForm
@@ -16,11 +15,14 @@ from .models import add_user, get_user_by_username, User, utcnow
 from .passwords import hash_password
 from .security import audit
 
-T = TypeVar("T")
-
 
 def init_app(app: Quart) -> None:
     """Register the app's commands (`quart --app quartapp --help` lists them)."""
+
+    @app.cli.command("migrate")
+    def migrate_command() -> None:
+        """Bring the database up to date: quartapp's migrations and the application's."""
+        migrate.upgrade(app.config["DATABASE_URL"], app.extensions["migrations"])
 
     @app.cli.command("create-user")
     @click.argument("username")
@@ -118,7 +120,7 @@ def _read_password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _run(app: Quart, command: Callable[[], Awaitable[T]]) -> T:
+def _run[T](app: Quart, command: Callable[[], Awaitable[T]]) -> T:
     """Run command with the app started, inside an app context.
 
     Quart's CLI runs no event loop for its commands (quart#361), so each command runs its own.

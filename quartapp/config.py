@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "THROTTLE_BASE_DELAY": 1,  # seconds blocked after the first failure past the free ones
     "THROTTLE_MAX_DELAY": 5 * 60,  # the doubling stops here
     "HOUSEKEEPING_INTERVAL": 10 * 60,  # seconds between deletions of expired sessions and counters
+    # Seconds after a password check in which pages behind recent_signin_required ask for none.
+    "RECENT_SIGNIN_WINDOW": 10 * 60,
     "CSRF_TIME_LIMIT": DAY // 2,  # a form older than this must be reloaded
     "HEALTH_TIMEOUT": 2.0,  # seconds /healthz waits for the database
     "DB_POOL_SIZE": 5,  # connections kept open per worker process
@@ -86,6 +88,9 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
         raise ConfigurationError(f"BCRYPT_ROUNDS must be a whole number from 4 to 31, not {rounds!r}")
     if app.config["COOKIE_SECURE"] not in (True, False, "auto"):
         raise ConfigurationError("COOKIE_SECURE must be true, false or auto")
+    window = app.config["RECENT_SIGNIN_WINDOW"]
+    if isinstance(window, bool) or not isinstance(window, int | float) or window <= 0:
+        raise ConfigurationError(f"RECENT_SIGNIN_WINDOW must be a number of seconds above 0, not {window!r}")
     hosts = app.config["TRUSTED_HOSTS"]
     if not isinstance(hosts, list) or not hosts or not all(isinstance(host, str) and host for host in hosts):
         raise ConfigurationError('TRUSTED_HOSTS must be a JSON list of host names, such as ["auth.example.com"]')

@@ -7,14 +7,13 @@ from wtforms.validators import DataRequired
 
 from . import mail, tokens
 from .account_mail import schedule_verification
-from .credentials import authenticate
 from .db import get_session, rowcount
-from .fields import Email, Password
+from .fields import Email
 from .forms import CSRFError, Form
 from .models import email_key, User, utcnow
+from .reauth import recent_signin_required
 from .security import audit, no_referrer
-from .throttle import wait_message
-from .users import signed_in
+from .users import signed_in_user
 
 bp = Blueprint("emails", __name__)
 bp.after_request(no_referrer)  # a /verify/<token> page must not hand its URL to anyone
@@ -24,7 +23,6 @@ Page = str | tuple[str, int] | tuple[str, int, dict[str, str]]
 
 class ChangeEmailForm(Form):
     email = Email("New email address", validators=[DataRequired()])
-    current = Password("Current password", validators=[DataRequired()])
 
 
 class ConfirmForm(Form):
@@ -32,45 +30,38 @@ class ConfirmForm(Form):
 
 
 @bp.get("/email")
-@login_required
+@recent_signin_required
 async def email() -> str:
     """Show the account's address, whether it is verified, and a form to change it."""
-    user = await get_session().get(User, (await signed_in()).user_id)
+    user = await get_session().get(User, (await signed_in_user()).user_id)
     return await render_template("emails/email.html", user=user, form=ChangeEmailForm(), resend_form=ConfirmForm())
 
 
 @bp.post("/email")
-@login_required
+@recent_signin_required
 async def email_submit() -> Response | Page:
-    """Add or change the address, given the current password; the new one must be verified."""
-    signed = await signed_in()
+    """Add or change the address (the password proved recently); the new one must be verified."""
+    signed = await signed_in_user()
     form = await ChangeEmailForm.from_request()
     db = get_session()
-    if form.validate_on_submit():
-        user, wait = await authenticate(signed.username, form.current.data)
-        if wait:
-            form.form_errors.append(f"Too many failed attempts. {wait_message(wait)}")
-            page = await render_template("emails/email.html", user=await db.get(User, signed.user_id), form=form)
-            return page, 429, {"Retry-After": str(wait)}
-        if user is not None:
-            old, was_verified, new_key = user.email, user.email_verified, email_key(form.email.data)
-            user.email = form.email.data
-            if new_key != user.email_key:
-                user.email_key, user.verified_email_key = new_key, None
-                # Links mailed to the old address (reset and verification) die with it.
-                await tokens.void(db, user.id)
-            await db.commit()
-            if new_key != (email_key(old) if old else None):
-                audit("email.changed", username_key=user.username_key, session_id=signed.session_id, added=old is None)
-                schedule_verification(user.id)
-                await flash(f"A link to verify {user.email} is on its way. Open it to finish.")
-                if old and was_verified:
-                    # The old owner hears of it, so a hijacked session cannot move the account quietly.
-                    mail.send_later("email_changed", old, "Your email address was changed", user=user, when=utcnow())
-            return redirect(url_for("emails.email"), 303)
-        form.current.errors.append("That is not your current password.")
-    page = await render_template("emails/email.html", user=await db.get(User, signed.user_id), form=form)
-    return page, form.status_code
+    user = await db.get(User, signed.user_id)
+    if user is not None and form.validate_on_submit():
+        old, was_verified, new_key = user.email, user.email_verified, email_key(form.email.data)
+        user.email = form.email.data
+        if new_key != user.email_key:
+            user.email_key, user.verified_email_key = new_key, None
+            # Links mailed to the old address (reset and verification) die with it.
+            await tokens.void(db, user.id)
+        await db.commit()
+        if new_key != (email_key(old) if old else None):
+            audit("email.changed", username_key=user.username_key, session_id=signed.session_id, added=old is None)
+            schedule_verification(user.id)
+            await flash(f"A link to verify {user.email} is on its way. Open it to finish.")
+            if old and was_verified:
+                # The old owner hears of it, so a hijacked session cannot move the account quietly.
+                mail.send_later("email_changed", old, "Your email address was changed", user=user, when=utcnow())
+        return redirect(url_for("emails.email"), 303)
+    return await render_template("emails/email.html", user=user, form=form), form.status_code
 
 
 @bp.post("/email/resend")
@@ -79,7 +70,7 @@ async def resend() -> Response:
     """Send the verification link again (within the mail limits)."""
     if not (await ConfirmForm.from_request()).validate_on_submit():
         raise CSRFError()
-    user = await get_session().get(User, (await signed_in()).user_id)
+    user = await get_session().get(User, (await signed_in_user()).user_id)
     if user is not None and user.email and not user.email_verified:
         schedule_verification(user.id)
         await flash(f"A new link to verify {user.email} is on its way.")

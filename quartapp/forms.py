@@ -120,10 +120,6 @@ class NewPasswordForm(Form):
         return self._username
 
 
-class ChangePasswordForm(NewPasswordForm):
-    current = Password("Current password", validators=[DataRequired()])
-
-
 class SignOutForm(Form):
     """Nothing but the CSRF token: signing out is a POST another site cannot forge."""
 

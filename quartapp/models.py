@@ -76,6 +76,8 @@ class AuthSession(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When this session last proved the password: at sign-in, then on each re-authentication.
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX_LENGTH))
 

@@ -5,7 +5,7 @@ from quart_auth import login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import db
-from .users import signed_in
+from .users import signed_in_user
 
 bp = Blueprint("pages", __name__)
 
@@ -13,7 +13,7 @@ bp = Blueprint("pages", __name__)
 @bp.get("/")
 @login_required
 async def index() -> str:
-    return await render_template("index.html", user=await signed_in())
+    return await render_template("index.html", user=await signed_in_user())
 
 
 @bp.get("/livez")

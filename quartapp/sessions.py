@@ -44,6 +44,7 @@ async def start(db: AsyncSession, user: User, *, remember: bool, address: str, u
             created_at=now,
             expires_at=now + absolute,
             last_seen_at=now,
+            verified_at=now,
             address=address,
             user_agent=user_agent[:USER_AGENT_MAX_LENGTH],
         )
@@ -60,6 +61,7 @@ class SignedIn:
     user_id: int
     username: str
     username_key: str
+    verified_at: datetime  # when this session last proved the password
 
 
 class _Live(NamedTuple):
@@ -80,6 +82,7 @@ _RESOLVE = (
         AuthSession.remember,
         AuthSession.expires_at,
         AuthSession.last_seen_at,
+        AuthSession.verified_at,
         User.id,
         User.username,
         User.username_key,
@@ -101,7 +104,7 @@ async def resolve(reader: Reader, token: str, *, address: str, user_agent: str) 
     row = await reader.first(_RESOLVE, session_id=session_id)
     if row is None:
         return None
-    remember, expires_at, last_seen_at, user_id, username, key = row
+    remember, expires_at, last_seen_at, verified_at, user_id, username, key = row
     live = _Live(bool(remember), _utc(expires_at), _utc(last_seen_at))
     now = utcnow()
     if not is_live(live, now):
@@ -114,7 +117,12 @@ async def resolve(reader: Reader, token: str, *, address: str, user_agent: str) 
             .values(last_seen_at=now, address=address, user_agent=user_agent[:USER_AGENT_MAX_LENGTH])
         )
         await db.commit()
-    return SignedIn(session_id, user_id, username, key)
+    return SignedIn(session_id, user_id, username, key, _utc(verified_at))
+
+
+async def mark_verified(db: AsyncSession, session_id: str, *, at: datetime | None = None) -> None:
+    """Record that the session proved the password again: now, unless at says when."""
+    await db.execute(update(AuthSession).where(AuthSession.id == session_id).values(verified_at=at or utcnow()))
 
 
 async def list_for_user(db: AsyncSession, user_id: int) -> list[AuthSession]:

@@ -45,7 +45,7 @@ class CurrentUser(AuthUser):
 current_user = cast(CurrentUser, quart_auth.current_user)
 
 
-async def signed_in() -> SignedIn:
+async def signed_in_user() -> SignedIn:
     """Return the signed-in user, in a view behind @login_required (anonymous: Unauthorized)."""
     user = await current_user.user
     if user is None:

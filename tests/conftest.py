@@ -1,9 +1,4 @@
-import asyncio
-import hashlib
-import os
-import re
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
@@ -12,72 +7,35 @@ from typing import Any
 import pytest
 from quart import Quart, Response
 from quart.typing import TestClientProtocol
-from sqlalchemy import make_url, Row, select, text
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from quartapp import create_app
 from quartapp.models import Model, User
+from quartapp.testing import databases
+from quartapp.testing.databases import database_url, POSTGRES_URL
+from quartapp.testing.helpers import csrf_token
 
 from .mailbox import Mailbox, smtp_server
 
 PASSWORD = "correct horse battery"
 
-# Set QUARTAPP_TEST_DATABASE_URL=postgresql+asyncpg://user@host/db to run every test against
-# PostgreSQL, each in a database of its own created next to that one; otherwise each test
-# gets a SQLite file of its own.
-POSTGRES_URL = os.environ.get("QUARTAPP_TEST_DATABASE_URL")
 sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="exercises SQLite's own files and locks")
 postgres_only = pytest.mark.skipif(not POSTGRES_URL, reason="needs QUARTAPP_TEST_DATABASE_URL (PostgreSQL)")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    if POSTGRES_URL:
-        return f"database: PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} (a database per test)"
-    return "database: SQLite (a file per test); set QUARTAPP_TEST_DATABASE_URL for PostgreSQL"
-
-
-def database_url(tmp_path: Path) -> str:
-    """The URL of the database of the test that owns tmp_path."""
-    if POSTGRES_URL is None:
-        return f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
-    name = "quartapp_test_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:16]
-    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def run_async(coroutine):
-    """Run a coroutine to completion from synchronous code, even inside a running loop."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-async def execute(url: str, *statements: str, autocommit: bool = False) -> list[Row[*tuple[Any, ...]]]:
-    """Run SQL statements on url through a throwaway engine; return the last one's rows."""
-    engine = create_async_engine(url, poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            if autocommit:
-                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            result = None
-            for statement in statements:
-                result = await connection.execute(text(statement))
-            await connection.commit()
-            return list(result) if result is not None and result.returns_rows else []
-    finally:
-        await engine.dispose()
+    return f"database: {databases.describe()}"
 
 
 @pytest.fixture(autouse=True)
 def database(tmp_path: Path) -> Iterator[str]:
     """Give each test an empty database of its own, dropped afterwards on PostgreSQL."""
     url = database_url(tmp_path)
-    if POSTGRES_URL is None:
-        yield url
-        return
-    name = make_url(url).database
-    run_async(execute(POSTGRES_URL, f'CREATE DATABASE "{name}"', autocommit=True))
+    databases.create(url)
     yield url
-    run_async(execute(POSTGRES_URL, f'DROP DATABASE "{name}" WITH (FORCE)', autocommit=True))
+    databases.drop(url)
 
 
 def make_app(tmp_path: Path, **config: object) -> Quart:
@@ -129,12 +87,6 @@ async def mail_app(tmp_path: Path, mailbox: Mailbox) -> AsyncIterator[Quart]:
 @pytest.fixture
 def client(app: Quart) -> TestClientProtocol:
     return app.test_client()
-
-
-def csrf_token(page: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
 
 
 def auth_cookie(response: Response) -> str | None:
@@ -205,7 +157,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    for module in ("quartapp.sessions", "quartapp.throttle", "quartapp.tokens", "quartapp.emails"):
+    for module in ("quartapp.sessions", "quartapp.throttle", "quartapp.tokens", "quartapp.emails", "quartapp.reauth"):
         monkeypatch.setattr(f"{module}.utcnow", clock)
     return clock
 

@@ -54,9 +54,9 @@ def app_env(**settings: str) -> dict[str, str]:
 
 
 def migrate(env: dict[str, str]) -> None:
-    result = subprocess.run([BIN / "alembic", "upgrade", "head"], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run([BIN / "alembic", "upgrade", "heads"], cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"alembic upgrade head failed:\n{result.stdout}{result.stderr}")
+        raise RuntimeError(f"alembic upgrade heads failed:\n{result.stdout}{result.stderr}")
 
 
 @contextmanager

@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, AsyncSession
 
 from quartapp.models import AuthSession
+from quartapp.testing.helpers import csrf_token
 
-from .conftest import auth_cookie, AuthActions, csrf_token, PASSWORD, running_app, usernames
+from .conftest import auth_cookie, AuthActions, PASSWORD, running_app, usernames
 
 
 async def count_sessions(app: Quart) -> int:

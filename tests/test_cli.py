@@ -3,18 +3,23 @@ from pathlib import Path
 
 import pytest
 
-from alembic import command
+from quartapp.testing.databases import execute
 
-from .conftest import AuthActions, execute, make_app
-from .test_db import alembic_config
+from .conftest import AuthActions, make_app
 
 PASSWORD = "correct horse battery"
+
+
+def migrated(app) -> None:
+    """Migrate the app's database as `quart --app quartapp migrate` does."""
+    result = app.test_cli_runner().invoke(args=["migrate"])
+    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture
 def cli_app(tmp_path: Path):
     app = make_app(tmp_path)
-    command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
+    migrated(app)
     return app
 
 

@@ -5,6 +5,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -12,10 +13,10 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from alembic import command
 from quartapp.models import Model
+from quartapp.testing.databases import execute, POSTGRES_URL, run_async
 
-from .conftest import AuthActions, execute, make_app, POSTGRES_URL, run_async, usernames
+from .conftest import AuthActions, make_app, usernames
 
 ROOT = Path(__file__).parent.parent
 
@@ -59,8 +60,9 @@ def test_migrating_keeps_signed_in_sessions(database):
         )
     )
     command.upgrade(config, "head")
-    [(session_id, unchanged)] = run_async(execute(database, "SELECT id, last_seen_at = created_at FROM auth_sessions"))
-    assert (session_id, bool(unchanged)) == ("a", True)
+    query = "SELECT id, last_seen_at = created_at, verified_at = created_at FROM auth_sessions"
+    [(session_id, unseen, verified_at_sign_in)] = run_async(execute(database, query))
+    assert (session_id, bool(unseen), bool(verified_at_sign_in)) == ("a", True, True)
 
 
 async def abandon(app, path: str, cookie: str, delay: float) -> None:

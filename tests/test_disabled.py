@@ -7,12 +7,10 @@ import bcrypt
 import pytest
 from sqlalchemy import update
 
-from alembic import command
 from quartapp.models import User
 
 from .conftest import AuthActions, make_app, PASSWORD, rows
-from .test_cli import run
-from .test_db import alembic_config
+from .test_cli import migrated, run
 from .test_emails import verify
 
 
@@ -24,7 +22,7 @@ def mail_settings(mailbox) -> dict[str, object]:
 def served(tmp_path, mailbox):
     """An app on a migrated database (as the CLI needs) whose mail goes to the mailbox."""
     app = make_app(tmp_path, **mail_settings(mailbox))
-    command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
+    migrated(app)
     return app
 
 

@@ -4,8 +4,9 @@ import pytest
 from quart import Quart
 
 from quartapp.models import AccountToken, User
+from quartapp.testing.helpers import csrf_token
 
-from .conftest import AuthActions, csrf_token, PASSWORD, rows
+from .conftest import AuthActions, PASSWORD, rows
 from .mailbox import Mailbox, Received
 
 
@@ -36,8 +37,8 @@ async def signup_verified(app: Quart, mailbox: Mailbox, username: str, address: 
     return auth
 
 
-async def change_email(auth: AuthActions, address: str, current: str = PASSWORD):
-    return await auth.post("/email", {"email": address, "current": current}, token_from="/email")
+async def change_email(auth: AuthActions, address: str):
+    return await auth.post("/email", {"email": address}, token_from="/email")
 
 
 async def test_signup_with_an_address_mails_a_link_that_only_a_button_press_verifies(mail_app, mailbox, alice):
@@ -94,12 +95,16 @@ async def test_signup_without_an_address_still_works_and_sends_nothing(mail_app,
     assert await mailbox.quiet(0.1) == []
 
 
-async def test_adding_an_address_needs_the_current_password(mail_app, mailbox, alice):
+async def test_adding_an_address_needs_a_recent_password(mail_app, mailbox, alice, clock):
     await alice.signup("alice")
-    response = await change_email(alice, "alice@example.org", current="wrong password")
-    assert response.status_code == 200
-    assert "That is not your current password." in await response.get_data(as_text=True)
+    token = await alice.token("/email")
+    clock.advance(minutes=11)  # the sign-in is no longer recent
+    response = await alice.client.post("/email", form={"email": "alice@example.org", "csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/reauthenticate?next=/email"
     assert (await user_row(mail_app, "alice")).email is None
+    form = {"password": PASSWORD}
+    assert (await alice.post("/reauthenticate?next=/email", form, token_from="/reauthenticate")).status_code == 303
 
     response = await change_email(alice, "alice@example.org")
     assert response.status_code == 303

@@ -48,7 +48,7 @@ async def test_cookies_over_https_are_secure_and_host_prefixed(tmp_path):
         actions = AuthActions(client)
         token = await actions.token("/signup")  # over http: a different, unprefixed cookie
         assert token
-        from .conftest import csrf_token
+        from quartapp.testing.helpers import csrf_token
 
         token = csrf_token(await page.get_data(as_text=True))
         form = {"username": "alice", "password": "correct horse", "confirm": "correct horse", "csrf_token": token}
@@ -92,3 +92,31 @@ def test_trusted_proxies_may_be_a_json_list_or_a_comma_separated_string(tmp_path
         create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path)).config["TRUSTED_PROXIES"]
         == "10.0.0.5, 10.1.0.0/16"
     )
+
+
+async def test_an_applications_blueprint_adds_pages_and_replaces_templates(tmp_path):
+    from quart import Blueprint
+
+    from quartapp import create_app
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "error.html").write_text("The app's own error page: {{ error.code }}")
+    (templates / "hello.html").write_text('{% extends "base.html" %}{% block content %}Hello{% endblock %}')
+    bp = Blueprint("hello", __name__, template_folder=str(templates))
+
+    @bp.get("/hello")
+    async def hello() -> str:
+        from quart import render_template
+
+        return await render_template("hello.html")
+
+    settings = {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db'}"}
+    app = create_app(settings, instance_path=str(tmp_path / "instance"), blueprints=[bp])
+    async with app.test_app():
+        client = app.test_client()
+        response = await client.get("/no-such-page")
+        assert (response.status_code, await response.get_data(as_text=True)) == (404, "The app's own error page: 404")
+        page = await (await client.get("/hello")).get_data(as_text=True)
+        assert "Hello" in page
+        assert "<title> · quartapp</title>" in page  # quartapp's layout, not replaced

@@ -5,7 +5,9 @@ import time
 import pytest
 from sqlalchemy import make_url
 
-from .conftest import AuthActions, database_url, postgres_only, running_app, sqlite_only, usernames
+from quartapp.testing.databases import database_url
+
+from .conftest import AuthActions, postgres_only, running_app, sqlite_only, usernames
 
 
 async def expect_unavailable(visitor: AuthActions) -> None:

@@ -8,8 +8,9 @@ from quart import Quart
 from sqlalchemy import update
 
 from quartapp.models import AccountToken, Throttle, User
+from quartapp.testing.helpers import csrf_token
 
-from .conftest import auth_cookie, AuthActions, csrf_token, PASSWORD, rows, running_app
+from .conftest import auth_cookie, AuthActions, PASSWORD, rows, running_app
 from .mailbox import Received
 from .test_emails import change_email, signup_verified, user_row
 
@@ -346,7 +347,7 @@ async def test_each_step_is_audited_without_a_token_or_password(mail_app, mailbo
     await open_link(alice, received)
     await set_password(alice)
     assert (await alice.signin("alice", NEW)).status_code == 303
-    assert (await change_email(alice, "x@example.org", current=NEW)).status_code == 303
+    assert (await change_email(alice, "x@example.org")).status_code == 303
     await mailbox.wait(5)
 
     lines = [r.getMessage() for r in caplog.records if r.name == "quartapp.audit"]

@@ -8,7 +8,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import cast
 
-from .conftest import database_url, execute, PASSWORD, postgres_only, run_async
+from quartapp.testing.databases import database_url, execute, run_async
+
+from .conftest import PASSWORD, postgres_only
 from .serving import app_env, free_port, migrate, ROOT, run_server
 from .test_workers import Visitor
 

@@ -114,13 +114,12 @@ async def test_the_sessions_page_lists_every_browser_of_the_user(app, auth):
     assert page.count('name="session_id"') == 2  # not bob's
 
 
-async def test_revoking_a_session_signs_that_browser_out(app, auth):
-    await auth.signup("alice")
-    phone = AuthActions(app.test_client(), user_agent=FIREFOX)
-    await phone.signin("alice")
-    phone_id = hashlib.sha256(auth_id(app, phone.client).encode()).hexdigest()
+async def test_revoking_a_session_signs_that_browser_out(app, auth, signed_in):
+    await signed_in(auth.client, "alice")
+    phone = app.test_client()
+    phone_session = await signed_in(phone, "alice")
 
-    response = await auth.post("/sessions/revoke", {"session_id": phone_id}, token_from="/sessions")
+    response = await auth.post("/sessions/revoke", {"session_id": phone_session.session_id}, token_from="/sessions")
     assert response.status_code == 303
     assert response.headers["Location"] == "/sessions"
     assert "That session was signed out." in await (await auth.get("/sessions")).get_data(as_text=True)
@@ -128,12 +127,11 @@ async def test_revoking_a_session_signs_that_browser_out(app, auth):
     assert (await auth.get("/")).status_code == 200
 
 
-async def test_nobody_can_revoke_another_users_session(app, auth):
-    await auth.signup("alice")
+async def test_nobody_can_revoke_another_users_session(app, auth, signed_in):
+    alice = await signed_in(auth.client, "alice")
     mallory = AuthActions(app.test_client())
-    await mallory.signup("mallory")
-    alice_id = hashlib.sha256(auth_id(app, auth.client).encode()).hexdigest()
-    await mallory.post("/sessions/revoke", {"session_id": alice_id}, token_from="/sessions")
+    await signed_in(mallory.client, "mallory")
+    await mallory.post("/sessions/revoke", {"session_id": alice.session_id}, token_from="/sessions")
     assert (await auth.get("/")).status_code == 200
 
 
@@ -145,19 +143,18 @@ async def test_a_session_id_that_names_no_session_is_a_400(app, auth, session_id
     assert len(await rows(app, AuthSession)) == 1
 
 
-async def test_revoking_this_session_signs_this_browser_out(app, auth):
-    await auth.signup("alice")
-    own_id = hashlib.sha256(auth_id(app, auth.client).encode()).hexdigest()
-    response = await auth.post("/sessions/revoke", {"session_id": own_id}, token_from="/sessions")
+async def test_revoking_this_session_signs_this_browser_out(app, auth, signed_in):
+    alice = await signed_in(auth.client, "alice")
+    response = await auth.post("/sessions/revoke", {"session_id": alice.session_id}, token_from="/sessions")
     assert response.headers["Location"] == "/signin"
     assert (await auth.get("/")).status_code == 302
 
 
-async def test_sign_out_everywhere_else_keeps_only_this_browser(app, auth):
-    await auth.signup("alice")
+async def test_sign_out_everywhere_else_keeps_only_this_browser(app, auth, signed_in):
+    await signed_in(auth.client, "alice")
     others = [AuthActions(app.test_client()) for _ in range(3)]
     for other in others:
-        await other.signin("alice")
+        await signed_in(other.client, "alice")
     response = await auth.post("/sessions/revoke-others", {}, token_from="/sessions")
     assert response.status_code == 303
     assert "Signed out 3 other sessions." in await (await auth.get("/sessions")).get_data(as_text=True)
@@ -166,10 +163,10 @@ async def test_sign_out_everywhere_else_keeps_only_this_browser(app, auth):
     assert len(await rows(app, AuthSession)) == 1
 
 
-async def test_account_actions_need_a_csrf_token(app, auth):
-    await auth.signup("alice")
+async def test_account_actions_need_a_csrf_token(app, auth, signed_in):
+    await signed_in(auth.client, "alice")
     other = AuthActions(app.test_client())
-    await other.signin("alice")
+    await signed_in(other.client, "alice")
     response = await auth.client.post("/sessions/revoke-others", form={})
     assert response.status_code == 400
     assert (await other.get("/")).status_code == 200

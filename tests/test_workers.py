@@ -13,7 +13,10 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from .conftest import csrf_token, execute, PASSWORD, run_async
+from quartapp.testing.databases import execute, run_async
+from quartapp.testing.helpers import csrf_token
+
+from .conftest import PASSWORD
 from .serving import app_env, BIN, migrate, ROOT, serve
 
 # Each access-log line names the worker process that answered and the request's query string.

@@ -8,12 +8,12 @@ Create Date: 2026-11-28
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
+# The label lets `alembic upgrade quartapp@head` name quartapp's branch beside an application's.
+branch_labels: str | Sequence[str] | None = ("quartapp",)
 depends_on: str | Sequence[str] | None = None
 
 

@@ -1,0 +1,17 @@
+"""Notes: quartapp's sign-in, and a page where each signed-in user keeps notes."""
+
+from pathlib import Path
+from typing import Any
+
+from quart import Quart
+
+import quartapp
+
+from . import views
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(test_config: dict[str, Any] | None = None, **options: Any) -> Quart:
+    """quartapp's app with the notes blueprint, its templates first and its migrations beside quartapp's."""
+    return quartapp.create_app(test_config, blueprints=[views.bp], migrations=[MIGRATIONS], **options)

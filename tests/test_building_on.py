@@ -1,0 +1,136 @@
+"""An application outside this repository builds on quartapp: pip install from a checkout, its
+own blueprint, its own tests signed in through quartapp's pytest plugin."""
+
+import os
+import shutil
+import site
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from .serving import ROOT
+
+# A project as its README would have someone write it: a factory, a blueprint, a test.
+HELLO = {
+    "pyproject.toml": """
+        [build-system]
+        requires = ["setuptools>=69"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "hello"
+        version = "1.0"
+        dependencies = ["quartapp[testing]"]
+
+        [tool.pytest.ini_options]
+        asyncio_mode = "auto"
+        asyncio_default_fixture_loop_scope = "function"
+        quartapp_app = "hello:create_app"
+    """,
+    "hello/__init__.py": """
+        import quartapp
+        from quart import Blueprint
+
+        bp = Blueprint("hello", __name__)
+
+
+        @bp.get("/hello")
+        @quartapp.login_required
+        async def hello():
+            user = await quartapp.signed_in_user()
+            return f"Hello, {user.username}!"
+
+
+        def create_app(test_config=None, **options):
+            return quartapp.create_app(test_config, blueprints=[bp], **options)
+    """,
+    "tests/test_hello.py": """
+        import quartapp
+
+
+        async def test_hello_greets_the_signed_in_user(client, signed_in):
+            assert (await client.get("/hello")).headers["Location"] == "/signin?next=/hello"
+            await signed_in(client, "alice")
+            response = await client.get("/hello")
+            assert await response.get_data(as_text=True) == "Hello, alice!"
+            assert "site-packages" in quartapp.__file__  # the installed copy, not the checkout
+    """,
+}
+
+
+def pip(venv: Path, *args: str | Path) -> None:
+    command = [sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet", *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def in_project(venv: Path, project: Path, *command: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """Run the venv's python in project; the environment keeps QUARTAPP_TEST_DATABASE_URL only."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("QUARTAPP_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    if "QUARTAPP_TEST_DATABASE_URL" in os.environ:
+        env["QUARTAPP_TEST_DATABASE_URL"] = os.environ["QUARTAPP_TEST_DATABASE_URL"]
+    env |= settings
+    return subprocess.run(
+        [venv / "bin" / "python", *command], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtualenv with quartapp installed from this checkout (a built wheel, not a link to it).
+
+    Its dependencies come from this test run's environment through a .pth line, so the test
+    needs no downloads beyond the build backend; quartapp itself must be the installed copy.
+    """
+    venv = tmp_path_factory.mktemp("outside") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    [packages] = list((venv / "lib").glob("python3*/site-packages"))
+    (packages / "dependencies.pth").write_text("".join(f"{path}\n" for path in site.getsitepackages()))
+    pip(venv, "--no-deps", ROOT)
+    return venv
+
+
+def write_project(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(textwrap.dedent(text).lstrip())
+    return folder
+
+
+def test_a_new_project_adds_a_blueprint_and_tests_it_signed_in(venv, tmp_path):
+    project = write_project(tmp_path / "hello", HELLO)
+    pip(venv, "--no-deps", project)
+    result = in_project(venv, project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_the_notes_example_passes_its_tests_and_migrates_its_table(venv, tmp_path):
+    project = tmp_path / "notes"
+    shutil.copytree(ROOT / "examples" / "notes", project, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    pip(venv, "--no-deps", project)
+    result = in_project(venv, project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
+    assert "skipped" not in result.stdout
+
+    # `quart --app notes migrate`: quartapp's tables and the app's, one alembic history.
+    instance = tmp_path / "instance"
+    result = in_project(venv, project, "-m", "quart", "--app", "notes", "migrate", QUARTAPP_INSTANCE_PATH=str(instance))
+    assert result.returncode == 0, result.stdout + result.stderr
+    with closing(sqlite3.connect(instance / "quartapp.sqlite3")) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        heads = {version for (version,) in db.execute("SELECT version_num FROM alembic_version")}
+    assert {"users", "auth_sessions", "notes", "alembic_version"} <= tables
+    assert heads == {"notes_0001", newest_quartapp_revision()}
+
+
+def newest_quartapp_revision() -> str:
+    return max(path.name.partition("_")[0] for path in (ROOT / "quartapp" / "migrations" / "versions").glob("0*.py"))
