@@ -101,7 +101,7 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     if not app.config["DATABASE_URL"]:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite+aiosqlite:///{instance / 'quartapp.sqlite3'}"
-    _check_database_url(app.config["DATABASE_URL"])
+    check_database_url(app.config["DATABASE_URL"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
@@ -131,7 +131,7 @@ def _use_base_url(app: Quart) -> None:
         app.config["TRUSTED_HOSTS"] = [*app.config["TRUSTED_HOSTS"], hostname]  # a new list: DEFAULTS is left as it is
 
 
-def _check_database_url(value: str) -> None:
+def check_database_url(value: str) -> None:
     """Raise ConfigurationError unless value is a database URL whose driver is installed."""
     try:
         url = make_url(value)

@@ -31,7 +31,8 @@ def create_app(
     An application built on quartapp passes its own blueprints (their templates come before
     quartapp's, so they may replace any of them) and the folders of its alembic revisions.
     """
-    app = QuartApp("quartapp", instance_path=instance_path or os.environ.get("QUARTAPP_INSTANCE_PATH"))
+    instance = instance_path or os.environ.get("QUARTAPP_INSTANCE_PATH")
+    app = QuartApp("quartapp", instance_path=os.path.abspath(instance) if instance else None)
     configure(app, test_config)
     app.gate = Gate(app.config)
     # /static//style.css would be a redirect to an absolute URL built from the Host: a 404 instead.

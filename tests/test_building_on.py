@@ -27,6 +27,9 @@ HELLO = {
         version = "1.0"
         dependencies = ["quartapp[testing]"]
 
+        [tool.setuptools.package-data]
+        hello = ["templates/*.html"]
+
         [tool.pytest.ini_options]
         asyncio_mode = "auto"
         asyncio_default_fixture_loop_scope = "function"
@@ -36,7 +39,7 @@ HELLO = {
         import quartapp
         from quart import Blueprint
 
-        bp = Blueprint("hello", __name__)
+        bp = Blueprint("hello", __name__, template_folder="templates")
 
 
         @bp.get("/hello")
@@ -49,6 +52,10 @@ HELLO = {
         def create_app(test_config=None, **options):
             return quartapp.create_app(test_config, blueprints=[bp], **options)
     """,
+    "hello/templates/base.html": """
+        {% extends "quartapp/base.html" %}
+        {% block site_name %}Hello{% endblock %}
+    """,
     "tests/test_hello.py": """
         import quartapp
 
@@ -59,8 +66,17 @@ HELLO = {
             response = await client.get("/hello")
             assert await response.get_data(as_text=True) == "Hello, alice!"
             assert "site-packages" in quartapp.__file__  # the installed copy, not the checkout
+
+
+        async def test_quartapp_pages_wear_the_projects_layout(client):
+            page = await (await client.get("/signin")).get_data(as_text=True)
+            assert "<title>Sign in · Hello</title>" in page
     """,
 }
+
+
+# What a checkout holds that is not the project: never copied into the one installed.
+LOCAL = (".git", ".venv", "build", "*.egg-info", "__pycache__", "instance", "test-artifacts", "results")
 
 
 def pip(venv: Path, *args: str | Path) -> None:
@@ -93,7 +109,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
     [packages] = list((venv / "lib").glob("python3*/site-packages"))
     (packages / "dependencies.pth").write_text("".join(f"{path}\n" for path in site.getsitepackages()))
-    pip(venv, "--no-deps", ROOT)
+    # From a copy: building in place would leave build/ in the checkout, and a stale build/ would be installed.
+    checkout = shutil.copytree(ROOT, venv.parent / "quartapp", ignore=shutil.ignore_patterns(*LOCAL))
+    pip(venv, "--no-deps", checkout)
     return venv
 
 
@@ -109,12 +127,12 @@ def test_a_new_project_adds_a_blueprint_and_tests_it_signed_in(venv, tmp_path):
     pip(venv, "--no-deps", project)
     result = in_project(venv, project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout
 
 
 def test_the_notes_example_passes_its_tests_and_migrates_its_table(venv, tmp_path):
     project = tmp_path / "notes"
-    shutil.copytree(ROOT / "examples" / "notes", project, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(ROOT / "examples" / "notes", project, ignore=shutil.ignore_patterns(*LOCAL))
     pip(venv, "--no-deps", project)
     result = in_project(venv, project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -93,7 +93,22 @@ async def test_a_name_the_signup_form_would_refuse_is_an_error(client):
         ("quartapp_app = quartapp:no_such_factory", "names no app factory"),
     ],
 )
-def test_the_plugin_is_on_only_where_the_project_names_its_app(tmp_path, ini, expected):
+def test_the_plugin_is_on_only_where_the_project_names_its_app(tmp_path, ini, expected, monkeypatch):
+    monkeypatch.delenv("QUARTAPP_TEST_DATABASE_URL", raising=False)
+    assert expected in run_project(tmp_path, ini)
+
+
+def test_a_test_database_it_cannot_reach_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUARTAPP_TEST_DATABASE_URL", "postgresql+psycopg_async://u@127.0.0.1/x")
+    output = run_project(tmp_path, "quartapp_app = quartapp:create_app")
+    assert (
+        "QUARTAPP_TEST_DATABASE_URL: DATABASE_URL postgresql+psycopg_async://u@127.0.0.1/x needs the psycopg" in output
+    )
+    assert "Traceback" not in output
+
+
+def run_project(tmp_path, ini: str) -> str:
+    """Run pytest on a one-test project with ini; return what it printed."""
     (tmp_path / "pytest.ini").write_text(f"[pytest]\nasyncio_default_fixture_loop_scope = function\n{ini}\n")
     (tmp_path / "test_it.py").write_text(
         textwrap.dedent("""
@@ -116,4 +131,4 @@ def test_the_plugin_is_on_only_where_the_project_names_its_app(tmp_path, ini, ex
         text=True,
         check=False,
     )
-    assert expected in result.stdout + result.stderr
+    return result.stdout + result.stderr

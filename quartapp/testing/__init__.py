@@ -28,6 +28,13 @@ def pytest_configure(config: pytest.Config) -> None:
             from . import fixtures
         except ImportError as error:  # pytest-asyncio missing: say what to install
             raise pytest.UsageError(f"quartapp.testing needs {error.name}: pip install 'quartapp[testing]'") from error
+        from ..config import check_database_url, ConfigurationError
+        from .databases import POSTGRES_URL
+
+        try:
+            check_database_url(POSTGRES_URL or "sqlite+aiosqlite://")
+        except ConfigurationError as error:
+            raise pytest.UsageError(f"QUARTAPP_TEST_DATABASE_URL: {error}") from None
         config.pluginmanager.register(fixtures, "quartapp.testing.fixtures")
 
 

@@ -90,3 +90,12 @@ async def test_quartapp_pages_wear_the_apps_layout_and_signin_page(client, signe
     page = await (await client.get("/sessions")).get_data(as_text=True)
     assert '<a href="/notes">Notes</a>' in page
     assert '<a href="/sessions">Sessions</a>' in page
+
+
+async def test_signing_up_lands_on_a_home_page_pointing_at_the_notes(client):
+    response = await submit(
+        client, "/signup", {"username": "carol", "password": "a long passphrase", "confirm": "a long passphrase"}
+    )
+    assert response.headers["Location"] == "/"
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert '<a href="/notes">Go to your notes</a>' in page
