@@ -1,4 +1,4 @@
-# `make run` serves quartapp on http://127.0.0.1:8000; `make test` runs the suite; `make lint`
+# `make run` serves quartapp on http://localhost:8000; `make test` runs the suite; `make lint`
 # checks style and types; `make bench` measures it beside the chapter's Flask app
 # (BENCH_ARGS="--help" lists its settings).
 # Both create .venv on first use. Quart's newest releases need Python 3.13, so the newest
@@ -48,9 +48,10 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 migrate: $(RUN_STAMP)
 	$(BIN)/alembic upgrade heads
 
-# Links in mails point at the address served, unless QUARTAPP_BASE_URL says otherwise.
+# Links in mails point at the address served, unless QUARTAPP_BASE_URL says otherwise; 127.0.0.1
+# is named localhost there, the one name passkeys accept for a local server (WebAuthn refuses IPs).
 run: migrate
-	exec $(if $(BIND),env QUARTAPP_BASE_URL="$${QUARTAPP_BASE_URL:-http://$(BIND)}") \
+	exec $(if $(BIND),env QUARTAPP_BASE_URL="$${QUARTAPP_BASE_URL:-http://$(subst 127.0.0.1:,localhost:,$(BIND))}") \
 		$(BIN)/hypercorn --config hypercorn.toml $(if $(BIND),--bind $(BIND)) "quartapp:create_app()"
 
 test: $(VENV)/.test-installed

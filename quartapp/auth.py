@@ -1,69 +1,33 @@
-import string
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from markupsafe import Markup
 from quart import Blueprint, redirect, render_template, request, session, url_for
-from quart_auth import login_user, logout_user
+from quart_auth import logout_user
 from sqlalchemy.exc import IntegrityError
-from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
-from . import sessions
 from .account_mail import schedule_verification
 from .credentials import authenticate
 from .db import get_session
-from .forms import csrf_input, CSRFError, new_csrf_secret, SignInForm, SignOutForm, SignUpForm
-from .models import add_user, User
+from .forms import csrf_input, CSRFError, SignInForm, SignOutForm, SignUpForm
+from .login import end_current_session, safe_next, sign_in
+from .mfa import signin as second_step
+from .mfa.second_factors import needs_second_factor
+from .models import add_user
 from .passwords import hash_password
-from .security import audit, client_address
+from .security import audit
 from .throttle import wait_message
-from .users import current_user, CurrentUser
+from .users import current_user
 
 bp = Blueprint("auth", __name__)
 
 INVALID_CREDENTIALS = "Invalid username or password."
 
 
-def safe_next(target: str | None) -> str:
-    """Return target if it is a path on this site, else "/".
-
-    Django's rules: browsers read `\\` as `/` and drop control characters, so `/\\evil.example`
-    and `/\\t/evil.example` are both `//evil.example`, another site.
-    """
-    if not target or any(c in target for c in string.whitespace) or not target.isprintable():
-        return "/"
-    path = target.replace("\\", "/")
-    if not path.startswith("/") or path.startswith("//") or urlsplit(path).netloc:
-        return "/"
-    return iri_to_uri(target)  # a Location header is ASCII: "/é" goes out as "/%C3%A9"
-
-
 async def redirect_to_signin(error: Exception) -> Response:
     """Send an anonymous visitor of a protected page to sign in, then back."""
     target = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
     return redirect(url_for("auth.signin", next=target))
-
-
-async def sign_in(user: User, *, remember: bool) -> None:
-    """Start a new session for user; the cookie Quart-Auth sets names it."""
-    db = get_session()
-    # A fresh random session per sign-in: a session id planted before sign-in is worth nothing.
-    await end_current_session()
-    token = await sessions.start(
-        db, user, remember=remember, address=client_address(), user_agent=request.user_agent.string
-    )
-    await db.commit()
-    # The signed-in visitor gets a new CSRF secret (login CSRF), set with the sign-in's redirect
-    # rather than by whichever page comes next.
-    new_csrf_secret()
-    login_user(CurrentUser(token), remember=remember)
-    audit("signin.success", username_key=user.username_key, session_id=sessions.token_hash(token), remember=remember)
-
-
-async def end_current_session() -> None:
-    if current_user.auth_id is not None:
-        await sessions.end(get_session(), sessions.token_hash(current_user.auth_id))
 
 
 @bp.get("/signin")
@@ -78,6 +42,8 @@ async def signin_submit() -> Response | tuple[str, int] | tuple[str, int, dict[s
     if form.validate_on_submit():
         user, wait = await authenticate(form.username.data, form.password.data)
         if user is not None:
+            if await needs_second_factor(get_session(), user):
+                return await second_step.begin(user, remember=form.remember.data)
             await sign_in(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")), 303)
         if wait:

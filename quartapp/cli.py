@@ -11,6 +11,7 @@ from . import migrate, sessions, tokens
 from .account_mail import send_verification
 from .db import get_session
 from .forms import SignUpForm
+from .mfa import second_factors
 from .models import add_user, get_user_by_username, User, utcnow
 from .passwords import hash_password
 from .security import audit
@@ -81,6 +82,20 @@ def init_app(app: Quart) -> None:
             return revoked
 
         click.echo(f"{_run(app, revoke)} session(s) signed out.")
+
+    @app.cli.command("reset-second-factors")
+    @click.argument("username")
+    def reset_second_factors(username: str) -> None:
+        """Remove a user's TOTP, passkeys and recovery codes (all lost), after checking who asks."""
+
+        async def reset() -> None:
+            user = await _existing_user(username)
+            await second_factors.remove_all(get_session(), user.id)
+            await get_session().commit()
+            audit("second_factors.reset", username_key=user.username_key, via="cli")
+
+        _run(app, reset)
+        click.echo(f"{username}: second factors removed; the password alone signs in now.")
 
     @app.cli.command("disable-user")
     @click.argument("username")

@@ -39,6 +39,11 @@ DEFAULTS: dict[str, Any] = {
     "HOUSEKEEPING_INTERVAL": 10 * 60,  # seconds between deletions of expired sessions and counters
     # Seconds after a password check in which pages behind recent_signin_required ask for none.
     "RECENT_SIGNIN_WINDOW": 10 * 60,
+    "SECOND_FACTOR_TIMEOUT": 5 * 60,  # seconds between the right password and the second factor
+    "TOTP_KEY": None,  # None: the TOTP secrets' key is derived from SECRET_KEY (see mfa/secretbox.py)
+    "TOTP_KEY_FALLBACKS": [],  # old TOTP_KEYs, still opening secrets sealed with them
+    "TOTP_ISSUER": "quartapp",  # the account's label in authenticator apps
+    "WEBAUTHN_RP_NAME": "quartapp",  # the site's name on passkeys; their RP id and origin come from BASE_URL
     "CSRF_TIME_LIMIT": DAY // 2,  # a form older than this must be reloaded
     "HEALTH_TIMEOUT": 2.0,  # seconds /healthz waits for the database
     "DB_POOL_SIZE": 5,  # connections kept open per worker process
@@ -54,7 +59,7 @@ DEFAULTS: dict[str, Any] = {
     # A sign-in form is a few hundred bytes; refuse anything larger before reading it.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     # Links in mails start with this, never with the request's Host; a host set here is served.
-    "BASE_URL": None,  # None: http://127.0.0.1:8000, where make run serves
+    "BASE_URL": None,  # None: http://localhost:8000, where make run serves
     "SMTP_URL": None,  # smtp://, smtp+starttls:// or smtps://; None: mails go to instance/outbox/
     "MAIL_FROM": "quartapp <quartapp@localhost>",
     "MAIL_TIMEOUT": 10.0,  # seconds per delivery attempt
@@ -112,9 +117,9 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
 def _use_base_url(app: Quart) -> None:
     """Check BASE_URL, drop its trailing slash, and serve its host (a link must not land on a 400)."""
     if not app.config["BASE_URL"]:
-        app.config["BASE_URL"] = "http://127.0.0.1:8000"
-        if "127.0.0.1" not in app.config["TRUSTED_HOSTS"]:
-            app.logger.warning("BASE_URL is not set: links in mails point at http://127.0.0.1:8000")
+        app.config["BASE_URL"] = "http://localhost:8000"
+        if "localhost" not in app.config["TRUSTED_HOSTS"]:
+            app.logger.warning("BASE_URL is not set: links in mails point at http://localhost:8000")
         return
     base = str(app.config["BASE_URL"]).rstrip("/")
     try:

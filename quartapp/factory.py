@@ -17,6 +17,9 @@ from .app import QuartApp
 from .config import configure
 from .cookies import Auth
 from .gate import Gate
+from .mfa import passkey_signin, passkey_views
+from .mfa import setup as mfa_setup
+from .mfa import signin as mfa_signin
 
 
 def create_app(
@@ -55,6 +58,10 @@ def create_app(
     app.register_blueprint(emails.bp)
     app.register_blueprint(recovery.bp)
     app.register_blueprint(reauth.bp)
+    app.register_blueprint(mfa_signin.bp)
+    app.register_blueprint(mfa_setup.bp)
+    app.register_blueprint(passkey_views.bp)
+    app.register_blueprint(passkey_signin.bp)
     add_blueprints(app, blueprints)
     app.extensions["migrations"] = list(migrations)
     housekeeping.init_app(app)

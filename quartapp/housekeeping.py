@@ -6,6 +6,7 @@ from quart import Quart
 
 from . import sessions, throttle, tokens
 from .db import get_session
+from .mfa import challenges
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ async def run_once(app: Quart) -> None:
             expired = await sessions.delete_expired(db)
             stale = await throttle.delete_stale(db)
             stale += await tokens.delete_expired(db)
+            stale += await challenges.delete_expired(db)
             await db.commit()
     except Exception:
         log.exception("housekeeping failed; retrying at the next interval")

@@ -2,7 +2,7 @@ import re
 import unicodedata
 from datetime import datetime, UTC
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, select, String, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, select, String, TypeDecorator
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -58,6 +58,11 @@ class User(Model):
     # addresses, so typing someone else's address claims nothing (NULLs never collide).
     verified_email_key: Mapped[str | None] = mapped_column(String(4 * EMAIL_MAX_LENGTH), unique=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Second factors (quartapp/mfa): the TOTP secret sealed by mfa/secretbox.py, the last time
+    # step a code was accepted for (a code works once), and the random WebAuthn user handle.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    webauthn_handle: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     @property
     def email_verified(self) -> bool:

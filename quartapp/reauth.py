@@ -11,11 +11,11 @@ from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
 from . import sessions
-from .auth import safe_next
 from .credentials import authenticate
 from .db import get_session
 from .fields import Password
 from .forms import Form
+from .login import safe_next
 from .models import utcnow
 from .security import audit
 from .sessions import SignedIn

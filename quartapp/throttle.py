@@ -25,10 +25,12 @@ class Limits:
     throttling tells an attacker nothing about which names are real.
     """
 
-    def __init__(self, username: str, address: str) -> None:
+    def __init__(self, username: str, address: str, scope: str = "") -> None:
+        """scope names a count of its own ("second-factor"); the default is the password's."""
         config = current_app.config
-        self.account = _key(f"account:{username_key(username)}")
-        self.address = _key(f"address:{address_network(address)}")
+        prefix = f"{scope}:" if scope else ""
+        self.account = _key(f"{prefix}account:{username_key(username)}")
+        self.address = _key(f"{prefix}address:{address_network(address)}")
         self.free = {
             self.account: config["THROTTLE_ACCOUNT_FAILURES"],
             self.address: config["THROTTLE_ADDRESS_FAILURES"],

@@ -157,7 +157,14 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    for module in ("quartapp.sessions", "quartapp.throttle", "quartapp.tokens", "quartapp.emails", "quartapp.reauth"):
+    for module in (
+        "quartapp.sessions",
+        "quartapp.throttle",
+        "quartapp.tokens",
+        "quartapp.emails",
+        "quartapp.reauth",
+        "quartapp.mfa.challenges",
+    ):
         monkeypatch.setattr(f"{module}.utcnow", clock)
     return clock
 

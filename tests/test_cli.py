@@ -108,3 +108,25 @@ async def test_commands_on_an_unknown_user_fail_clearly(cli_app, args):
     result = await run(cli_app, *args, input=f"{PASSWORD}\n")
     assert result.exit_code == 1
     assert "Error: there is no user 'nobody'" in result.output
+
+
+async def test_reset_second_factors_lets_the_password_alone_sign_in_again(cli_app):
+    from .totp_actions import turn_on_totp
+
+    await run(cli_app, "create-user", "alice", "--password-stdin", input=f"{PASSWORD}\n")
+    async with cli_app.test_app():
+        alice = AuthActions(cli_app.test_client())
+        await alice.signin("alice", PASSWORD)
+        await turn_on_totp(alice)
+        await alice.signout()
+        assert (await alice.signin("alice", PASSWORD)).headers["Location"].startswith("/signin/second-factor")
+    result = await run(cli_app, "reset-second-factors", "alice")
+    assert result.exit_code == 0, result.output
+    assert "second factors removed" in result.output
+    rows = await execute(
+        cli_app.config["DATABASE_URL"], "SELECT totp_secret, (SELECT count(*) FROM recovery_codes) FROM users"
+    )
+    assert rows == [(None, 0)]
+    async with cli_app.test_app():
+        assert (await AuthActions(cli_app.test_client()).signin("alice", PASSWORD)).headers["Location"] == "/"
+    assert (await run(cli_app, "reset-second-factors", "nobody")).exit_code == 1

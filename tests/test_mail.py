@@ -55,7 +55,7 @@ async def test_without_an_smtp_url_mails_go_to_the_outbox_and_the_log(tmp_path, 
     assert message["To"] == "alice@example.org"
     assert message["Subject"] == "Verify your email address"
     [line] = [r.getMessage() for r in caplog.records if r.name == "quartapp.mail"]
-    assert line.startswith("mail to alice@example.org: Verify your email address http://127.0.0.1:8000/verify/")
+    assert line.startswith("mail to alice@example.org: Verify your email address http://localhost:8000/verify/")
     assert line.split()[-1] in message.as_string()
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import make_url, Row, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-POSTGRES_URL = os.environ.get("QUARTAPP_TEST_DATABASE_URL")
+POSTGRES_URL = os.environ.get("QUARTAPP_TEST_DATABASE_URL") or None  # set but empty: SQLite
 
 
 def describe() -> str:

@@ -85,7 +85,10 @@ def mail_server() -> Iterator[Mailbox]:
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory, mail_server: Mailbox) -> Iterator[str]:
-    """Migrate a fresh SQLite file, serve it with hypercorn on a free loopback port, yield its URL."""
+    """Migrate a fresh SQLite file, serve it with hypercorn on a free loopback port, yield its URL.
+
+    The URL names localhost, as BASE_URL does: passkeys belong to a host name, never to an IP.
+    """
     folder = tmp_path_factory.mktemp("server")
     port = free_port()
     env = app_env(
@@ -93,11 +96,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, mail_server: Mailbox) -> It
         SECRET_KEY=secrets.token_urlsafe(32),
         BCRYPT_ROUNDS="4",
         SMTP_URL=mail_server.url,
-        BASE_URL=f"http://127.0.0.1:{port}",  # links in mails lead back to this server
+        BASE_URL=f"http://localhost:{port}",  # links in mails lead back to this server
     )
     migrate(env)
-    with serve(env, folder, port=port) as server:
-        yield server.url
+    with serve(env, folder, port=port):
+        yield f"http://localhost:{port}"
 
 
 @pytest.fixture(scope="package")

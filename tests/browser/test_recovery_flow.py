@@ -34,7 +34,7 @@ def sign_in(page: Page, username: str, password: str) -> None:
     page.goto("/signin")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_forgotten_password(new_context: NewContext, mail_server: Mailbox, screenshots: Path) -> None:

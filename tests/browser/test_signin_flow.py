@@ -49,7 +49,7 @@ def fill_signin(page: Page, username: str, password: str = PASSWORD, *, remember
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_label("Remember me").set_checked(remember)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def create_account(new_context: NewContext, username: str) -> None:
@@ -204,6 +204,6 @@ def test_keyboard_only(new_context: NewContext) -> None:
     keyboard.press("Space")
     expect(page.get_by_label("Remember me")).to_be_checked()
     keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Sign in")).to_be_focused()
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_focused()
     keyboard.press("Enter")
     expect_signed_in(page, username)

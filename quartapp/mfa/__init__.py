@@ -1,0 +1,1 @@
+"""Second factors: TOTP codes from an authenticator app, recovery codes, and WebAuthn passkeys."""

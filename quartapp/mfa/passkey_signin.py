@@ -1,0 +1,87 @@
+"""Signing in with a passkey: alone (a discoverable credential), or as the second factor after the password."""
+
+from quart import Blueprint, current_app, request
+
+from ..db import get_session
+from ..login import safe_next, sign_in
+from ..models import User
+from ..security import audit, client_address
+from ..throttle import Limits, wait_message
+from . import passkey_options, passkeys
+from .passkey_http import Json, json_body, json_view, site
+from .passkeys import PasskeyError
+from .signin import finish, pending_user
+
+bp = Blueprint("passkey_signin", __name__)
+
+EXPIRED = "That sign-in took too long. Sign in again."
+
+
+@bp.app_context_processor
+async def passkey_context() -> dict[str, object]:
+    # Async: Quart runs a synchronous context processor in a thread, a trip on every page.
+    config = current_app.config
+    return {"passkeys_unavailable": passkeys.unavailable(config), "passkeys_origin": passkeys.other_origin(config)}
+
+
+@bp.post("/passkeys/signin/options")
+@json_view
+async def signin_options() -> Json:
+    return await passkey_options.authentication_options(get_session(), site(), None)
+
+
+@bp.post("/passkeys/signin/verify")
+@json_view
+async def signin_verify() -> Json:
+    """Sign in with a passkey alone: a discoverable credential, unlocked on the device (two factors in one)."""
+    body, db, rp = await json_body(), get_session(), site()
+    try:
+        user, passkey = await passkeys.authenticate(db, rp, body.get("credential"), None)
+    except PasskeyError:
+        audit("passkey.failure")
+        raise
+    await sign_in(user, remember=False)  # commits the passkey's new counter with the session
+    audit("passkey.used", username_key=user.username_key, name=passkey.name)
+    return {"redirect": safe_next(request.args.get("next"))}
+
+
+async def _pending() -> tuple[User, Limits, int]:
+    """The user whose password this visitor gave, their throttle, and the seconds it still blocks."""
+    db = get_session()
+    if (user := await pending_user(db)) is None:
+        raise PasskeyError(EXPIRED)
+    # The count of wrong codes: a passkey that fails is one more guess at the second factor.
+    limits = Limits(user.username, client_address(), scope="second-factor")
+    return user, limits, await limits.wait(db)
+
+
+@bp.post("/signin/second-factor/passkey/options")
+@json_view
+async def second_factor_options() -> Json:
+    user, _, wait = await _pending()
+    if wait:
+        return {"error": f"Too many failed attempts. {wait_message(wait)}"}, 429, {"Retry-After": str(wait)}
+    return await passkey_options.authentication_options(get_session(), site(), user)
+
+
+@bp.post("/signin/second-factor/passkey/verify")
+@json_view
+async def second_factor_verify() -> Json:
+    body, db, rp = await json_body(), get_session(), site()
+    user, limits, wait = await _pending()
+    if wait:
+        return {"error": f"Too many failed attempts. {wait_message(wait)}"}, 429, {"Retry-After": str(wait)}
+    try:
+        await passkeys.authenticate(db, rp, body.get("credential"), user)
+    except PasskeyError:
+        await limits.record_failure(db)
+        await db.commit()
+        audit("second_factor.failure", username_key=user.username_key, via="passkey")
+        raise
+    if (response := await finish(db, user)) is None:
+        await db.rollback()  # another request finished this sign-in first
+        raise PasskeyError(EXPIRED)
+    await limits.record_success(db)
+    await db.commit()
+    audit("second_factor.success", username_key=user.username_key, via="passkey")
+    return {"redirect": response.headers["Location"]}

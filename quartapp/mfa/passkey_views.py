@@ -1,0 +1,131 @@
+"""/passkeys: list, add, rename and remove passkeys (the sign-in ceremonies are in passkey_signin.py)."""
+
+from quart import abort, Blueprint, current_app, flash, redirect, render_template, url_for
+from sqlalchemy import delete, select
+from werkzeug.wrappers import Response
+
+from ..db import get_session, rowcount
+from ..fields import Text
+from ..forms import CSRFError, Form
+from ..models import User
+from ..reauth import recent_signin_required
+from ..security import audit
+from ..users import signed_in_user
+from . import challenges, passkey_options, passkeys, recovery_codes, secretbox
+from .models import Passkey
+from .notices import notify
+from .passkey_http import Json, json_body, json_view, site
+from .passkeys import PasskeyError
+from .second_factors import has_passkeys
+
+bp = Blueprint("passkeys", __name__)
+
+CODES = "passkey.codes"  # the recovery codes made with a first passkey, held until its page shows them
+BAD_NAME = "Give the passkey a name of 1 to 64 characters."
+
+
+class ButtonForm(Form):
+    """Only the CSRF token."""
+
+
+class RenameForm(Form):
+    name = Text("New name")
+
+
+async def _user() -> User:
+    user = await get_session().get(User, (await signed_in_user()).user_id)
+    if user is None:  # deleted since its session was resolved a moment ago
+        abort(404)
+    return user
+
+
+@bp.get("/passkeys")
+@recent_signin_required
+async def manage() -> str:
+    keys = await passkey_options.of_user(get_session(), (await _user()).id)
+    return await render_template("mfa/passkeys.html", keys=keys, button=ButtonForm(), rename_form=RenameForm())
+
+
+async def _own(user: User, passkey_id: str) -> Passkey:
+    """The user's passkey of that id, or 404: the id in the path names nobody else's."""
+    passkey = None
+    if passkeys.CREDENTIAL_ID.fullmatch(passkey_id):
+        statement = select(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == user.id)
+        passkey = await get_session().scalar(statement)
+    return passkey or abort(404)
+
+
+@bp.post("/passkeys/<passkey_id>/rename")
+@recent_signin_required
+async def rename(passkey_id: str) -> Response:
+    form, user = await RenameForm.from_request(), await _user()
+    passkey = await _own(user, passkey_id)
+    if not form.validate_on_submit():
+        raise CSRFError()
+    if (name := passkeys.clean_name(form.name.data)) is None:
+        await flash(BAD_NAME)
+    else:
+        passkey.name = name
+        await get_session().commit()
+        await flash(f"The passkey is now called “{name}”.")
+    return redirect(url_for("passkeys.manage"), 303)
+
+
+@bp.post("/passkeys/<passkey_id>/remove")
+@recent_signin_required
+async def remove(passkey_id: str) -> Response:
+    if not (await ButtonForm.from_request()).validate_on_submit():
+        raise CSRFError()
+    user, db = await _user(), get_session()
+    name = (await _own(user, passkey_id)).name
+    if await rowcount(db, delete(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == user.id)):
+        if user.totp_secret is None and not await has_passkeys(db, user.id):
+            await recovery_codes.remove(db, user.id)  # no second factor left for them to stand in for
+        await db.commit()
+        audit("passkey.removed", username_key=user.username_key, name=name)
+        notify(user, "passkey.removed", name=name)
+    await flash(f"The passkey “{name}” was removed.")
+    return redirect(url_for("passkeys.manage"), 303)
+
+
+@bp.post("/passkeys/register/options")
+@recent_signin_required
+@json_view
+async def register_options() -> Json:
+    if passkeys.clean_name((await json_body()).get("name")) is None:  # refused before the authenticator makes a key
+        raise PasskeyError(BAD_NAME)
+    return await passkey_options.registration_options(get_session(), await _user(), site())
+
+
+@bp.post("/passkeys/register/verify")
+@recent_signin_required
+@json_view
+async def register_verify() -> Json:
+    body, user, db = await json_body(), await _user(), get_session()
+    if (name := passkeys.clean_name(body.get("name"))) is None:
+        raise PasskeyError(BAD_NAME)
+    first = user.totp_secret is None and not await has_passkeys(db, user.id)
+    await passkeys.register(db, user, site(), body.get("credential"), name)
+    target = url_for("passkeys.manage")
+    if first:  # the first second factor: recovery codes too, for when the passkey is lost
+        codes = "\n".join(await recovery_codes.renew(db, user.id))
+        sealed = secretbox.seal(current_app.config, codes, f"{CODES}:{user.id}")  # sealed: they sign in
+        await challenges.issue(db, CODES, 10 * 60, user_id=user.id, data=sealed)
+        target = url_for("passkeys.new_codes")
+    await db.commit()
+    audit("passkey.added", username_key=user.username_key, name=name)
+    notify(user, "passkey.added", name=name)
+    return {"redirect": target}
+
+
+@bp.get("/passkeys/recovery-codes")
+@recent_signin_required
+async def new_codes() -> Response | str:
+    """The recovery codes made with the first passkey, shown once."""
+    user, db = await _user(), get_session()
+    held = await challenges.take(db, CODES)
+    await db.commit()
+    codes = secretbox.unseal(current_app.config, held.data, f"{CODES}:{user.id}") if held else None
+    if codes is None:
+        return redirect(url_for("passkeys.manage"), 303)
+    return await render_template("mfa/recovery_codes.html", codes=codes[0].split("\n"), first=True)

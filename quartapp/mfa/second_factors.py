@@ -1,0 +1,23 @@
+"""What a user's second factors are, taken together."""
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..models import User
+from .models import Passkey, RecoveryCode
+
+
+async def has_passkeys(db: AsyncSession, user_id: int) -> bool:
+    return bool(await db.scalar(select(exists().where(Passkey.user_id == user_id))))
+
+
+async def needs_second_factor(db: AsyncSession, user: User) -> bool:
+    """Whether signing in as user takes more than the password: TOTP is on, or a passkey exists."""
+    return user.totp_secret is not None or await has_passkeys(db, user.id)
+
+
+async def remove_all(db: AsyncSession, user_id: int) -> None:
+    """Turn TOTP off and delete the passkeys and recovery codes (an operator's last resort)."""
+    await db.execute(update(User).where(User.id == user_id).values(totp_secret=None, totp_last_step=None))
+    await db.execute(delete(Passkey).where(Passkey.user_id == user_id))
+    await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))

@@ -1,0 +1,108 @@
+"""The second step of signing in: after the right password, a code or a passkey, then the session."""
+
+from quart import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy.ext.asyncio import AsyncSession
+from werkzeug.wrappers import Response
+
+from ..db import get_session
+from ..fields import Text
+from ..forms import Form
+from ..login import safe_next, sign_in
+from ..models import User
+from ..security import audit, client_address
+from ..throttle import Limits, wait_message
+from . import challenges, recovery_codes, totp
+from .second_factors import has_passkeys
+
+bp = Blueprint("mfa", __name__)
+
+INVALID_CODE = "That code is not right. Try the newest one from your app, or a recovery code."
+
+
+class CodeForm(Form):
+    # No DataRequired: a missing code gets the same answer as a wrong one.
+    code = Text("Code")
+
+
+async def begin(user: User, *, remember: bool) -> Response:
+    """The password was right: hold the sign-in server-side and ask for the second factor.
+
+    No session exists until the second factor is given, so the half-signed-in visitor is
+    anonymous to every protected page; the hold expires after SECOND_FACTOR_TIMEOUT.
+    """
+    db = get_session()
+    lifetime = current_app.config["SECOND_FACTOR_TIMEOUT"]
+    await challenges.issue(db, challenges.SIGNIN, lifetime, user_id=user.id, data="remember" if remember else "")
+    await db.commit()
+    return redirect(url_for("mfa.second_factor", next=request.args.get("next")), 303)
+
+
+async def pending_user(db: AsyncSession) -> User | None:
+    """The user whose password this visitor gave within the timeout, if any."""
+    pending = await challenges.current(db, challenges.SIGNIN)
+    return await db.get(User, pending.user_id) if pending and pending.user_id else None
+
+
+async def finish(db: AsyncSession, user: User) -> Response | None:
+    """Turn the held sign-in into a session (once: of two requests at once, one gets it)."""
+    pending = await challenges.take(db, challenges.SIGNIN)
+    if pending is None or pending.user_id != user.id or user.disabled_at is not None:
+        return None
+    await sign_in(user, remember=pending.data == "remember")
+    return redirect(safe_next(request.args.get("next")), 303)
+
+
+async def expired() -> Response:
+    await flash("That sign-in took too long. Sign in again.")
+    return redirect(url_for("auth.signin", next=request.args.get("next")), 303)
+
+
+@bp.get("/signin/second-factor")
+async def second_factor() -> Response | str:
+    db = get_session()
+    if (user := await pending_user(db)) is None:
+        return await expired()
+    return await _page(db, user, CodeForm())
+
+
+@bp.post("/signin/second-factor")
+async def second_factor_submit() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Check a TOTP code or a recovery code, throttled per account and network like passwords."""
+    db = get_session()
+    form = await CodeForm.from_request()
+    if (user := await pending_user(db)) is None:
+        return await expired()
+    if not form.validate_on_submit():
+        return await _page(db, user, form), form.status_code
+    # Keys of their own: a right password must not clear the count of wrong codes.
+    limits = Limits(user.username, client_address(), scope="second-factor")
+    if wait := await limits.wait(db):
+        audit("second_factor.throttled", username_key=user.username_key, retry_after=wait)
+        form.form_errors.append(f"Too many wrong codes. {wait_message(wait)}")
+        return await _page(db, user, form), 429, {"Retry-After": str(wait)}
+    code = form.code.data
+    if totp.looks_like_code(code):
+        accepted, via = user.totp_secret is not None and await totp.accept(db, user, code), "totp"
+    else:
+        accepted, via = await recovery_codes.use(db, user.id, code), "recovery_code"
+    if accepted:
+        if (response := await finish(db, user)) is None:
+            await db.rollback()  # another request finished this sign-in first: the code stays unspent
+            return await expired()
+        await limits.record_success(db)
+        await db.commit()
+        audit("second_factor.success", username_key=user.username_key, via=via)
+        if via == "recovery_code":
+            await recovery_codes.after_use(db, user)
+        return response
+    await limits.record_failure(db)
+    await db.commit()
+    audit("second_factor.failure", username_key=user.username_key)
+    form.form_errors.append(INVALID_CODE)
+    return await _page(db, user, form)
+
+
+async def _page(db: AsyncSession, user: User, form: CodeForm) -> str:
+    return await render_template(
+        "mfa/second_factor.html", form=form, totp=user.totp_secret is not None, passkeys=await has_passkeys(db, user.id)
+    )

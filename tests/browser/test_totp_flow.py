@@ -1,0 +1,52 @@
+"""Two-factor sign-in with an authenticator app, as a person sets it up and uses it in Chromium:
+the secret read off the page as a phone app would, codes made with pyotp."""
+
+import time
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.sync_api import expect, Page
+
+from .test_signin_flow import at, expect_signed_in, fill_signin, fill_signup, fresh_username, PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_turn_on_totp_then_sign_in_with_a_code(page: Page, screenshots: Path) -> None:
+    username = fresh_username("totp")
+    page.goto("/signup")
+    fill_signup(page, username)
+    expect_signed_in(page, username)
+
+    page.get_by_role("link", name="Two-factor").click()
+    expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    expect(page).to_have_url(at("/2fa/totp"))
+    expect(page.get_by_role("img", name="QR code of the secret")).to_be_visible()
+    page.screenshot(path=screenshots / "totp-setup.png", full_page=True)
+    totp = pyotp.TOTP(page.locator("[data-totp-secret]").inner_text().replace(" ", ""))
+
+    page.get_by_label("Code from the app").fill(totp.now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_role("heading", name="Two-factor sign-in is on")).to_be_visible()
+    codes = page.locator("[data-recovery-codes] code").all_inner_texts()
+    assert len(codes) == 10
+    page.screenshot(path=screenshots / "totp-recovery-codes.png", full_page=True)
+
+    page.get_by_role("button", name="Sign out").click()
+    fill_signin(page, username, PASSWORD)
+    expect(page.get_by_role("heading", name="One more step")).to_be_visible()
+    page.screenshot(path=screenshots / "totp-second-step.png", full_page=True)
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert")).to_contain_text("That code is not right.")
+    page.get_by_label("Code").fill(totp.at(time.time() + 30))  # the setup code's step is spent
+    page.get_by_role("button", name="Continue").click()
+    expect_signed_in(page, username)
+
+    page.get_by_role("button", name="Sign out").click()
+    fill_signin(page, username, PASSWORD)
+    page.get_by_label("Code").fill(codes[0])
+    page.get_by_role("button", name="Continue").click()
+    expect_signed_in(page, username)
