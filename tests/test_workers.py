@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -18,6 +19,7 @@ from quartapp.testing.helpers import csrf_token
 
 from .conftest import PASSWORD
 from .serving import app_env, BIN, migrate, ROOT, serve
+from .totp_actions import code_at, codes_on, secret_on
 
 # Each access-log line names the worker process that answered and the request's query string.
 ACCESS_FORMAT = "%(p)s %(m)s %(U)s %(q)s %(s)s"
@@ -79,7 +81,13 @@ def worker_of(access_log: Path, tag: str) -> str:
 
 @pytest.fixture
 def two_workers(tmp_path, database):
-    env = app_env(DATABASE_URL=database, SECRET_KEY=secrets.token_urlsafe(32), BCRYPT_ROUNDS="4")
+    with serve_two_workers(tmp_path, database) as served:
+        yield served
+
+
+@contextmanager
+def serve_two_workers(tmp_path, database, **settings: str):
+    env = app_env(DATABASE_URL=database, SECRET_KEY=secrets.token_urlsafe(32), BCRYPT_ROUNDS="4", **settings)
     migrate(env)
     access_log = tmp_path / "access.log"
     options = ["--workers", "2", "--access-logfile", str(access_log), "--access-logformat", ACCESS_FORMAT]
@@ -185,3 +193,49 @@ def test_disabling_an_account_signs_it_out_at_every_worker(two_workers, database
         pytest.fail("the replayed cookie never reached both workers")
     status, page, _ = Visitor(server.url).post_form("/signin", {"username": "alice", "password": PASSWORD}, "/signin")
     assert (status, "Invalid username or password." in page) == (200, True)
+
+
+def second_steps(server, count: int) -> list[tuple[Visitor, str]]:
+    """count visitors past alice's password, each with the CSRF token of its second-step page."""
+    visitors = []
+    for _ in range(count):
+        visitor = Visitor(server.url)
+        assert visitor.post_form("/signin", {"username": "alice", "password": PASSWORD}, "/signin")[0] == 303
+        visitors.append((visitor, csrf_token(visitor.request("GET", "/signin/second-factor")[1])))
+    return visitors
+
+
+def submit_at_once(visitors: list[tuple[Visitor, str]], code: str) -> list[tuple[int, str, str]]:
+    with ThreadPoolExecutor(len(visitors)) as pool:
+        send = lambda pair: pair[0].request("POST", "/signin/second-factor", {"code": code, "csrf_token": pair[1]})  # noqa: E731
+        return list(pool.map(send, visitors))
+
+
+@pytest.fixture
+def two_patient_workers(tmp_path, database):
+    """Two workers that let a thousand wrong codes go unthrottled: the losers of each race below."""
+    with serve_two_workers(tmp_path, database, THROTTLE_ACCOUNT_FAILURES="1000") as served:
+        yield served
+
+
+def test_a_code_signs_in_once_whichever_worker_it_reaches(two_patient_workers):
+    server, access_log = two_patient_workers
+    alice = Visitor(server.url)
+    signup = {"username": "alice", "password": PASSWORD, "confirm": PASSWORD}
+    assert alice.post_form("/signup", signup, "/signup")[0] == 303
+    assert alice.post_form("/2fa/totp/new", {}, token_from="/sessions")[0] == 303
+    secret = secret_on(alice.request("GET", "/2fa/totp")[1])
+    status, page, _ = alice.post_form("/2fa/totp", {"code": code_at(secret)}, "/2fa/totp")
+    assert status == 200
+    recovery = codes_on(page)
+
+    # One TOTP code, seen over a shoulder and typed into 12 browsers at once: one session.
+    statuses = [status for status, _, _ in submit_at_once(second_steps(server, 12), code_at(secret, 1))]
+    assert sorted(statuses) == [200] * 11 + [303]
+    # The same rule for recovery codes, until the submissions have reached both workers.
+    for code in recovery[:5]:
+        answers = submit_at_once(second_steps(server, 8), code)
+        assert sorted(status for status, _, _ in answers) == [200] * 7 + [303]
+        if len({worker_of(access_log, tag) for _, _, tag in answers}) == 2:
+            return
+    pytest.fail("in five tries the submissions never reached both workers")
