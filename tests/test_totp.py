@@ -78,7 +78,7 @@ async def test_a_wrong_or_missing_code_gets_one_answer(app, alice, code):
     response = await second_step(alice, code)
     assert response.status_code == 200
     page = await response.get_data(as_text=True)
-    assert "That code is not right." in page
+    assert "That code is not right or was already used." in page
     assert "This field is required" not in page
     assert await rows(app, AuthSession) == []
 

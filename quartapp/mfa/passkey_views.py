@@ -112,6 +112,8 @@ async def register_verify() -> Json:
         sealed = secretbox.seal(current_app.config, codes, f"{CODES}:{user.id}")  # sealed: they sign in
         await challenges.issue(db, CODES, 10 * 60, user_id=user.id, data=sealed)
         target = url_for("passkeys.new_codes")
+    else:
+        await flash(f"The passkey “{name}” was added.")
     await db.commit()
     audit("passkey.added", username_key=user.username_key, name=name)
     notify(user, "passkey.added", name=name)

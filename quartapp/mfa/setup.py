@@ -115,7 +115,7 @@ async def disable() -> Response | Page:
         return redirect(url_for("two_factor.overview"), 303)
     limits = Limits(user.username, client_address(), scope="second-factor")
     if wait := await limits.wait(db):
-        await flash(f"Too many wrong codes. {wait_message(wait)}")
+        await flash(f"Too many failed attempts. {wait_message(wait)}")
         return redirect(url_for("two_factor.overview"), 303)
     proved = bool(form.code.data) and await totp.accept(db, user, form.code.data)
     if not proved and form.password.data and form.recovery_code.data:
@@ -124,7 +124,9 @@ async def disable() -> Response | Page:
     if not proved:
         await limits.record_failure(db)
         await db.commit()
-        await flash("TOTP is still on: give a current code, or your password and an unused recovery code.")
+        await flash(
+            "The authenticator app is still on: give a current code, or your password and an unused recovery code."
+        )
         return redirect(url_for("two_factor.overview"), 303)
     await db.execute(update(User).where(User.id == user.id).values(totp_secret=None, totp_last_step=None))
     if not await has_passkeys(db, user.id):

@@ -16,7 +16,8 @@ from .second_factors import has_passkeys
 
 bp = Blueprint("mfa", __name__)
 
-INVALID_CODE = "That code is not right. Try the newest one from your app, or a recovery code."
+# One message for a wrong, a missing and an already used code: the page tells nothing more.
+INVALID_CODE = "That code is not right or was already used. Enter the newest one, or a recovery code."
 
 
 class CodeForm(Form):
