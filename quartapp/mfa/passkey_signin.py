@@ -17,11 +17,17 @@ bp = Blueprint("passkey_signin", __name__)
 EXPIRED = "That sign-in took too long. Sign in again."
 
 
-@bp.app_context_processor
-async def passkey_context() -> dict[str, object]:
-    # Async: Quart runs a synchronous context processor in a thread, a trip on every page.
-    config = current_app.config
-    return {"passkeys_unavailable": passkeys.unavailable(config), "passkeys_origin": passkeys.other_origin(config)}
+# Template functions, not a context processor: only the pages that offer passkeys pay for them.
+@bp.app_template_global()
+def passkeys_unavailable() -> str | None:
+    """Why BASE_URL cannot carry passkeys, or None."""
+    return passkeys.unavailable(current_app.config)
+
+
+@bp.app_template_global()
+def passkeys_origin() -> str | None:
+    """BASE_URL, when this page was opened at another origin (where a passkey ceremony could only fail)."""
+    return passkeys.other_origin(current_app.config)
 
 
 @bp.post("/passkeys/signin/options")
