@@ -97,3 +97,20 @@ async def test_without_a_verified_address_nothing_is_mailed(mail_app, mailbox, s
     assert await mailbox.quiet(0.2) == []
     assert [row.username for row in await rows(mail_app, User) if row.totp_secret] == ["bob"]
     assert len(await rows(mail_app, AuthSession)) == 1
+
+
+async def test_a_password_reset_leaves_the_second_factor_on(mail_app, mailbox, alice):
+    from .test_recovery import ask, NEW, open_link, set_password
+
+    secret, _ = await turn_on_totp(alice)
+    await alice.signout()
+    await mailbox.wait(1)  # the notice that the app is on
+    await ask(alice, "alice@example.org")
+    [_, reset] = await mailbox.wait(2)
+    await open_link(alice, reset)
+    assert (await set_password(alice)).headers["Location"] == "/signin"
+    # Whoever reads the mailbox gets the password, not the account: the code is still asked for.
+    response = await alice.signin("alice", NEW)
+    assert response.headers["Location"].startswith("/signin/second-factor")
+    assert await rows(mail_app, AuthSession) == []
+    assert (await second_step(alice, code_at(secret, 1))).status_code == 303
