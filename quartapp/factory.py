@@ -20,6 +20,7 @@ from .gate import Gate
 from .mfa import passkey_signin, passkey_views
 from .mfa import setup as mfa_setup
 from .mfa import signin as mfa_signin
+from .mfa import turn_off as mfa_turn_off
 
 
 def create_app(
@@ -60,6 +61,7 @@ def create_app(
     app.register_blueprint(reauth.bp)
     app.register_blueprint(mfa_signin.bp)
     app.register_blueprint(mfa_setup.bp)
+    app.register_blueprint(mfa_turn_off.bp)
     app.register_blueprint(passkey_views.bp)
     app.register_blueprint(passkey_signin.bp)
     add_blueprints(app, blueprints)

@@ -165,3 +165,36 @@ async def test_second_factor_events_are_audited(app, alice, caplog):
     events = [json.loads(r.getMessage())["event"] for r in caplog.records if r.name == "quartapp.audit"]
     assert events == ["second_factor.failure", "signin.success", "second_factor.success"]
     assert secret not in caplog.text
+
+
+async def test_a_second_setup_cannot_replace_the_secret_without_turning_it_off(app, alice):
+    secret, _ = await turn_on_totp(alice)
+    [before] = await rows(app, User)
+    response = await alice.post("/2fa/totp/new", {}, token_from="/sessions")
+    assert response.headers["Location"] == "/2fa"
+    assert "already on" in await (await alice.get("/2fa")).get_data(as_text=True)
+    # Nor by confirming a setup begun before TOTP was turned on.
+    response = await alice.post("/2fa/totp", {"code": code_at(secret, 1)}, token_from="/sessions")
+    assert response.headers["Location"] == "/2fa"
+    [after] = await rows(app, User)
+    assert after.totp_secret == before.totp_secret
+
+
+async def test_two_setups_confirmed_at_once_leave_one_secret_and_one_set_of_codes(app, signed_in):
+    from quartapp.mfa.models import RecoveryCode
+
+    browsers = [AuthActions(app.test_client()) for _ in range(2)]
+    secrets, tokens = [], []
+    for browser in browsers:
+        await signed_in(browser.client, "alice", password=PASSWORD)
+        await browser.post("/2fa/totp/new", {}, token_from="/sessions")
+        secrets.append(secret_on(await (await browser.get("/2fa/totp")).get_data(as_text=True)))
+        tokens.append(await browser.token("/2fa/totp"))
+    responses = await asyncio.gather(
+        *(
+            browser.client.post("/2fa/totp", form={"code": code_at(secret), "csrf_token": token})
+            for browser, secret, token in zip(browsers, secrets, tokens, strict=True)
+        )
+    )
+    assert sorted(response.status_code for response in responses) == [200, 303]  # codes shown / "already on"
+    assert len(await rows(app, RecoveryCode)) == 10

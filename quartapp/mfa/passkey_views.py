@@ -10,13 +10,12 @@ from ..forms import CSRFError, Form
 from ..models import User
 from ..reauth import recent_signin_required
 from ..security import audit
-from ..users import signed_in_user
 from . import challenges, passkey_options, passkeys, recovery_codes, secretbox
 from .models import Passkey
 from .notices import notify
 from .passkey_http import Json, json_body, json_view, site
 from .passkeys import PasskeyError
-from .second_factors import has_passkeys
+from .second_factors import account, has_passkeys
 
 bp = Blueprint("passkeys", __name__)
 
@@ -32,17 +31,10 @@ class RenameForm(Form):
     name = Text("New name")
 
 
-async def _user() -> User:
-    user = await get_session().get(User, (await signed_in_user()).user_id)
-    if user is None:  # deleted since its session was resolved a moment ago
-        abort(404)
-    return user
-
-
 @bp.get("/passkeys")
 @recent_signin_required
 async def manage() -> str:
-    keys = await passkey_options.of_user(get_session(), (await _user()).id)
+    keys = await passkey_options.of_user(get_session(), (await account()).id)
     return await render_template("mfa/passkeys.html", keys=keys, button=ButtonForm(), rename_form=RenameForm())
 
 
@@ -58,7 +50,7 @@ async def _own(user: User, passkey_id: str) -> Passkey:
 @bp.post("/passkeys/<passkey_id>/rename")
 @recent_signin_required
 async def rename(passkey_id: str) -> Response:
-    form, user = await RenameForm.from_request(), await _user()
+    form, user = await RenameForm.from_request(), await account()
     passkey = await _own(user, passkey_id)
     if not form.validate_on_submit():
         raise CSRFError()
@@ -76,7 +68,7 @@ async def rename(passkey_id: str) -> Response:
 async def remove(passkey_id: str) -> Response:
     if not (await ButtonForm.from_request()).validate_on_submit():
         raise CSRFError()
-    user, db = await _user(), get_session()
+    user, db = await account(), get_session()
     name = (await _own(user, passkey_id)).name
     if await rowcount(db, delete(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == user.id)):
         if user.totp_secret is None and not await has_passkeys(db, user.id):
@@ -94,14 +86,14 @@ async def remove(passkey_id: str) -> Response:
 async def register_options() -> Json:
     if passkeys.clean_name((await json_body()).get("name")) is None:  # refused before the authenticator makes a key
         raise PasskeyError(BAD_NAME)
-    return await passkey_options.registration_options(get_session(), await _user(), site())
+    return await passkey_options.registration_options(get_session(), await account(), site())
 
 
 @bp.post("/passkeys/register/verify")
 @recent_signin_required
 @json_view
 async def register_verify() -> Json:
-    body, user, db = await json_body(), await _user(), get_session()
+    body, user, db = await json_body(), await account(), get_session()
     if (name := passkeys.clean_name(body.get("name"))) is None:
         raise PasskeyError(BAD_NAME)
     first = user.totp_secret is None and not await has_passkeys(db, user.id)
@@ -124,7 +116,7 @@ async def register_verify() -> Json:
 @recent_signin_required
 async def new_codes() -> Response | str:
     """The recovery codes made with the first passkey, shown once."""
-    user, db = await _user(), get_session()
+    user, db = await account(), get_session()
     held = await challenges.take(db, CODES)
     await db.commit()
     codes = secretbox.unseal(current_app.config, held.data, f"{CODES}:{user.id}") if held else None

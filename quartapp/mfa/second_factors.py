@@ -1,10 +1,21 @@
 """What a user's second factors are, taken together."""
 
+from quart_auth import Unauthorized
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..db import get_session
 from ..models import User
+from ..users import signed_in_user
 from .models import Passkey, RecoveryCode
+
+
+async def account() -> User:
+    """The signed-in user's row, in a view behind login_required, to read and change its factors."""
+    user = await get_session().get(User, (await signed_in_user()).user_id)
+    if user is None:  # deleted since its session was resolved a moment ago
+        raise Unauthorized()
+    return user
 
 
 async def has_passkeys(db: AsyncSession, user_id: int) -> bool:

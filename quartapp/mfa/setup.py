@@ -1,23 +1,19 @@
 """/2fa: turn TOTP on (secret as text and QR code, confirmed by a code) and off; recovery codes."""
 
 from quart import Blueprint, current_app, flash, redirect, render_template, url_for
-from quart_auth import Unauthorized
 from sqlalchemy import update
 from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
-from ..credentials import authenticate
-from ..db import get_session
+from ..db import get_session, rowcount
 from ..fields import Password, Text
 from ..forms import CSRFError, Form
 from ..models import User
 from ..reauth import recent_signin_required
-from ..security import audit, client_address
-from ..throttle import Limits, wait_message
-from ..users import signed_in_user
+from ..security import audit
 from . import challenges, recovery_codes, secretbox, totp
 from .notices import notify
-from .second_factors import has_passkeys
+from .second_factors import account, has_passkeys
 
 bp = Blueprint("two_factor", __name__)
 
@@ -40,17 +36,10 @@ class DisableForm(Form):
     recovery_code = Text("and a recovery code")
 
 
-async def _user() -> User:
-    user = await get_session().get(User, (await signed_in_user()).user_id)
-    if user is None:  # deleted since its session was resolved a moment ago
-        raise Unauthorized()
-    return user
-
-
 @bp.get("/2fa")
 @recent_signin_required
 async def overview() -> str:
-    user, db = await _user(), get_session()
+    user, db = await account(), get_session()
     return await render_template(
         "mfa/overview.html",
         totp_on=user.totp_secret is not None,
@@ -67,7 +56,9 @@ async def start() -> Response:
     """Make a new secret for this visitor to scan; nothing changes until a code confirms it."""
     if not (await ButtonForm.from_request()).validate_on_submit():
         raise CSRFError()
-    user, db = await _user(), get_session()
+    user, db = await account(), get_session()
+    if user.totp_secret is not None:
+        return await _already_on()
     sealed = secretbox.seal(current_app.config, totp.new_secret(), f"{SETUP}:{user.id}")
     await challenges.issue(db, SETUP, SETUP_LIFETIME, user_id=user.id, data=sealed)
     await db.commit()
@@ -85,8 +76,10 @@ async def confirm() -> Response | Page:
 async def confirm_submit() -> Response | Page:
     """Turn TOTP on once a code from the new secret is right; show the recovery codes once."""
     form = await ConfirmForm.from_request()
-    user, db = await _user(), get_session()
+    user, db = await account(), get_session()
     secret = await _pending_secret(user.id)
+    if user.totp_secret is not None:
+        return await _already_on()
     if secret is None:
         return redirect(url_for("two_factor.overview"), 303)
     if not form.validate_on_submit():
@@ -96,8 +89,12 @@ async def confirm_submit() -> Response | Page:
         return await _setup_page(form)
     await challenges.take(db, SETUP)
     sealed = secretbox.seal(current_app.config, secret, totp.context(user.id))
-    # The confirming code's step counts as used: it cannot sign anyone in afterwards.
-    await db.execute(update(User).where(User.id == user.id).values(totp_secret=sealed, totp_last_step=step))
+    # The confirming code's step counts as used: it cannot sign anyone in afterwards. Only while
+    # TOTP is off, so of two setups confirmed at once in two browsers exactly one takes effect.
+    statement = update(User).where(User.id == user.id, User.totp_secret.is_(None))
+    if not await rowcount(db, statement.values(totp_secret=sealed, totp_last_step=step)):
+        await db.rollback()
+        return await _already_on()
     codes = await recovery_codes.renew(db, user.id)
     await db.commit()
     audit("totp.enabled", username_key=user.username_key)
@@ -105,54 +102,10 @@ async def confirm_submit() -> Response | Page:
     return await render_template("mfa/recovery_codes.html", codes=codes, first=True)
 
 
-@bp.post("/2fa/totp/disable")
-@recent_signin_required
-async def disable() -> Response | Page:
-    """Turn TOTP off, given a valid code, or the password and a recovery code."""
-    form = await DisableForm.from_request()
-    user, db = await _user(), get_session()
-    if user.totp_secret is None or not form.validate_on_submit():
-        return redirect(url_for("two_factor.overview"), 303)
-    limits = Limits(user.username, client_address(), scope="second-factor")
-    if wait := await limits.wait(db):
-        await flash(f"Too many failed attempts. {wait_message(wait)}")
-        return redirect(url_for("two_factor.overview"), 303)
-    proved = bool(form.code.data) and await totp.accept(db, user, form.code.data)
-    if not proved and form.password.data and form.recovery_code.data:
-        verified, _ = await authenticate(user.username, form.password.data)
-        proved = verified is not None and await recovery_codes.use(db, user.id, form.recovery_code.data)
-    if not proved:
-        await limits.record_failure(db)
-        await db.commit()
-        await flash(
-            "The authenticator app is still on: give a current code, or your password and an unused recovery code."
-        )
-        return redirect(url_for("two_factor.overview"), 303)
-    await db.execute(update(User).where(User.id == user.id).values(totp_secret=None, totp_last_step=None))
-    if not await has_passkeys(db, user.id):
-        await recovery_codes.remove(db, user.id)  # nothing left for them to stand in for
-    await limits.record_success(db)
-    await db.commit()
-    audit("totp.disabled", username_key=user.username_key)
-    notify(user, "totp.disabled")
-    await flash("Two-factor sign-in with an app is off.")
+async def _already_on() -> Response:
+    # A new secret would replace the old one without the code or recovery code turning it off needs.
+    await flash("The authenticator app is already on. Turn it off first to set up another one.")
     return redirect(url_for("two_factor.overview"), 303)
-
-
-@bp.post("/2fa/recovery-codes")
-@recent_signin_required
-async def renew_codes() -> Response | Page:
-    """Make a new set of recovery codes, voiding the old one; shown once."""
-    if not (await ButtonForm.from_request()).validate_on_submit():
-        raise CSRFError()
-    user, db = await _user(), get_session()
-    if user.totp_secret is None and not await has_passkeys(db, user.id):
-        return redirect(url_for("two_factor.overview"), 303)
-    codes = await recovery_codes.renew(db, user.id)
-    await db.commit()
-    audit("recovery_codes.renewed", username_key=user.username_key)
-    notify(user, "recovery_codes.renewed")
-    return await render_template("mfa/recovery_codes.html", codes=codes, first=False)
 
 
 async def _pending_secret(user_id: int) -> str | None:
@@ -164,7 +117,7 @@ async def _pending_secret(user_id: int) -> str | None:
 
 
 async def _setup_page(form: ConfirmForm, status: int = 200) -> Response | Page:
-    user = await _user()
+    user = await account()
     if (secret := await _pending_secret(user.id)) is None:
         return redirect(url_for("two_factor.overview"), 303)
     uri = totp.provisioning_uri(secret, user.username)
