@@ -114,3 +114,10 @@ async def test_a_password_reset_leaves_the_second_factor_on(mail_app, mailbox, a
     assert response.headers["Location"].startswith("/signin/second-factor")
     assert await rows(mail_app, AuthSession) == []
     assert (await second_step(alice, code_at(secret, 1))).status_code == 303
+
+
+async def test_turning_totp_off_without_the_csrf_token_is_a_400(mail_app, alice):
+    secret, _ = await turn_on_totp(alice)
+    response = await alice.client.post("/2fa/totp/disable", form={"code": code_at(secret, 1)})
+    assert response.status_code == 400
+    assert (await user_row(mail_app, "alice")).totp_secret is not None

@@ -24,8 +24,10 @@ bp = Blueprint("two_factor_changes", __name__)
 async def disable() -> Response | Page:
     """Turn TOTP off, given a valid code, or the password and a recovery code."""
     form = await DisableForm.from_request()
+    if not form.validate_on_submit():
+        raise CSRFError()
     user, db = await account(), get_session()
-    if user.totp_secret is None or not form.validate_on_submit():
+    if user.totp_secret is None:
         return redirect(url_for("two_factor.overview"), 303)
     limits = Limits(user.username, client_address(), scope="second-factor")
     if wait := await limits.wait(db):
