@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from . import sessions, tokens
 from .db import get_session
-from .forms import CSRFError, NewPasswordForm, RevokeSessionForm, SignOutForm
+from .forms import ButtonForm, CSRFError, NewPasswordForm, require_csrf, RevokeSessionForm
 from .models import User
 from .passwords import hash_password
 from .reauth import recent_signin_required
@@ -29,7 +29,7 @@ async def sessions_page() -> str:
         sessions=await sessions.list_for_user(get_session(), user.user_id),
         current_id=user.session_id,
         revoke_form=RevokeSessionForm(),
-        others_form=SignOutForm(),
+        others_form=ButtonForm(),
     )
 
 
@@ -55,8 +55,7 @@ async def revoke_session() -> Response:
 @login_required
 async def revoke_other_sessions() -> Response:
     """Sign out every session of the user but this one."""
-    if not (await SignOutForm.from_request()).validate_on_submit():
-        raise CSRFError()
+    await require_csrf()
     user = await signed_in_user()
     count = await sessions.end_all(get_session(), user.user_id, keep=user.session_id)
     await get_session().commit()

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from .account_mail import schedule_verification
 from .credentials import authenticate
 from .db import get_session
-from .forms import csrf_input, CSRFError, SignInForm, SignOutForm, SignUpForm
+from .forms import csrf_input, require_csrf, SignInForm, SignUpForm
 from .login import end_current_session, safe_next, sign_in
 from .mfa import signin as second_step
 from .mfa.second_factors import needs_second_factor
@@ -84,8 +84,7 @@ async def signup_submit() -> Response | tuple[str, int]:
 @bp.post("/signout")
 async def signout() -> Response:
     """Sign out: revoke the server-side session, so a copy of the cookie is worthless too."""
-    if not (await SignOutForm.from_request()).validate_on_submit():
-        raise CSRFError()
+    await require_csrf()
     user = await current_user.user
     await end_current_session()
     await get_session().commit()

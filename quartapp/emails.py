@@ -9,7 +9,7 @@ from . import mail, tokens
 from .account_mail import schedule_verification
 from .db import get_session, rowcount
 from .fields import Email
-from .forms import CSRFError, Form
+from .forms import ButtonForm, Form, require_csrf
 from .models import email_key, User, utcnow
 from .reauth import recent_signin_required
 from .security import audit, no_referrer
@@ -25,16 +25,12 @@ class ChangeEmailForm(Form):
     email = Email("New email address", validators=[DataRequired()])
 
 
-class ConfirmForm(Form):
-    """Only the CSRF token: a button that a mail scanner following a link never presses."""
-
-
 @bp.get("/email")
 @recent_signin_required
 async def email() -> str:
     """Show the account's address, whether it is verified, and a form to change it."""
     user = await get_session().get(User, (await signed_in_user()).user_id)
-    return await render_template("emails/email.html", user=user, form=ChangeEmailForm(), resend_form=ConfirmForm())
+    return await render_template("emails/email.html", user=user, form=ChangeEmailForm(), resend_form=ButtonForm())
 
 
 @bp.post("/email")
@@ -68,8 +64,7 @@ async def email_submit() -> Response | Page:
 @login_required
 async def resend() -> Response:
     """Send the verification link again (within the mail limits)."""
-    if not (await ConfirmForm.from_request()).validate_on_submit():
-        raise CSRFError()
+    await require_csrf()
     user = await get_session().get(User, (await signed_in_user()).user_id)
     if user is not None and user.email and not user.email_verified:
         schedule_verification(user.id)
@@ -94,8 +89,7 @@ async def verify(token: str) -> Page:
 @bp.post("/verify/<token>")
 async def verify_submit(token: str) -> Response | Page:
     """Verify the address the link was sent to: once, and only while no other account has it."""
-    if not (await ConfirmForm.from_request()).validate_on_submit():
-        raise CSRFError()
+    await require_csrf()
     db = get_session()
     row = await tokens.find(db, token, tokens.VERIFY)
     if row is None or not await tokens.consume(db, token, tokens.VERIFY):
@@ -122,6 +116,7 @@ async def verify_submit(token: str) -> Response | Page:
 
 
 async def _verify_page(state: str, status: int, address: str | None = None, username: str | None = None) -> Page:
-    form = ConfirmForm() if state == "confirm" else None
+    # A button, not the GET: a mail scanner following the link never presses it.
+    form = ButtonForm() if state == "confirm" else None
     page = await render_template("emails/verify.html", state=state, address=address, username=username, form=form)
     return page, status

@@ -121,8 +121,14 @@ class NewPasswordForm(Form):
         return self._username
 
 
-class SignOutForm(Form):
-    """Nothing but the CSRF token: signing out is a POST another site cannot forge."""
+class ButtonForm(Form):
+    """Nothing but the CSRF token: a button (sign out, revoke, verify, ...) another site cannot press."""
+
+
+async def require_csrf() -> None:
+    """Raise CSRFError unless this POST carries a valid CSRF token: a button's whole check."""
+    if not (await ButtonForm.from_request()).validate_on_submit():
+        raise CSRFError()
 
 
 # WTForms' own token maker, under the forms' Meta, for a page that needs a token but no form.
@@ -138,13 +144,13 @@ def new_csrf_secret() -> None:
 
 def csrf_header_valid(header: str = "X-CSRF-Token") -> bool:
     """Whether this request's header holds a valid CSRF token: for JSON posts, which carry no form."""
-    return SignOutForm(MultiDict({"csrf_token": request.headers.get(header, "")})).validate()
+    return ButtonForm(MultiDict({"csrf_token": request.headers.get(header, "")})).validate()
 
 
 def csrf_input() -> Markup:
     """The hidden CSRF input of a form with no other field (the sign-out button on every page).
 
-    What SignOutForm().csrf_token renders, without building a form on every page.
+    What ButtonForm().csrf_token renders, without building a form on every page.
     """
     token = _tokens.generate_csrf_token(None)  # type: ignore[arg-type]  # SessionCSRF never reads the field
     return Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(token)

@@ -6,7 +6,7 @@ from werkzeug.wrappers import Response
 
 from ..db import get_session, rowcount
 from ..fields import Text
-from ..forms import CSRFError, Form
+from ..forms import ButtonForm, CSRFError, Form, require_csrf
 from ..models import User
 from ..reauth import recent_signin_required
 from ..security import audit
@@ -21,10 +21,6 @@ bp = Blueprint("passkeys", __name__)
 
 CODES = "passkey.codes"  # the recovery codes made with a first passkey, held until its page shows them
 BAD_NAME = "Give the passkey a name of 1 to 64 characters."
-
-
-class ButtonForm(Form):
-    """Only the CSRF token."""
 
 
 class RenameForm(Form):
@@ -66,8 +62,7 @@ async def rename(passkey_id: str) -> Response:
 @bp.post("/passkeys/<passkey_id>/remove")
 @recent_signin_required
 async def remove(passkey_id: str) -> Response:
-    if not (await ButtonForm.from_request()).validate_on_submit():
-        raise CSRFError()
+    await require_csrf()
     user, db = await account(), get_session()
     name = (await _own(user, passkey_id)).name
     if await rowcount(db, delete(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == user.id)):

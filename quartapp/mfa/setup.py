@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired
 
 from ..db import get_session, rowcount
 from ..fields import Password, Text
-from ..forms import CSRFError, Form
+from ..forms import ButtonForm, Form, require_csrf
 from ..models import User
 from ..reauth import recent_signin_required
 from ..security import audit
@@ -20,10 +20,6 @@ bp = Blueprint("two_factor", __name__)
 SETUP = "totp.setup"
 SETUP_LIFETIME = 15 * 60
 Page = str | tuple[str, int] | tuple[str, int, dict[str, str]]
-
-
-class ButtonForm(Form):
-    """Only the CSRF token."""
 
 
 class ConfirmForm(Form):
@@ -54,8 +50,7 @@ async def overview() -> str:
 @recent_signin_required
 async def start() -> Response:
     """Make a new secret for this visitor to scan; nothing changes until a code confirms it."""
-    if not (await ButtonForm.from_request()).validate_on_submit():
-        raise CSRFError()
+    await require_csrf()
     user, db = await account(), get_session()
     if user.totp_secret is not None:
         return await _already_on()

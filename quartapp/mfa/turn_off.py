@@ -6,7 +6,7 @@ from werkzeug.wrappers import Response
 
 from ..credentials import authenticate
 from ..db import get_session
-from ..forms import CSRFError
+from ..forms import CSRFError, require_csrf
 from ..models import User
 from ..reauth import recent_signin_required
 from ..security import audit, client_address
@@ -14,7 +14,7 @@ from ..throttle import Limits, wait_message
 from . import recovery_codes, totp
 from .notices import notify
 from .second_factors import account, has_passkeys
-from .setup import ButtonForm, DisableForm, Page
+from .setup import DisableForm, Page
 
 bp = Blueprint("two_factor_changes", __name__)
 
@@ -59,8 +59,7 @@ async def disable() -> Response | Page:
 @recent_signin_required
 async def renew_codes() -> Response | Page:
     """Make a new set of recovery codes, voiding the old one; shown once."""
-    if not (await ButtonForm.from_request()).validate_on_submit():
-        raise CSRFError()
+    await require_csrf()
     user, db = await account(), get_session()
     if user.totp_secret is None and not await has_passkeys(db, user.id):
         return redirect(url_for("two_factor.overview"), 303)
