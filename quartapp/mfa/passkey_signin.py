@@ -5,11 +5,12 @@ from quart import Blueprint, current_app, request
 from ..db import get_session
 from ..login import safe_next, sign_in
 from ..models import User
-from ..security import audit, client_address
+from ..security import audit
 from ..throttle import Limits, wait_message
 from . import passkey_options, passkeys
 from .passkey_http import Json, json_body, json_view, site
 from .passkeys import PasskeyError
+from .second_factors import attempt_limits
 from .signin import finish, pending_user
 
 bp = Blueprint("passkey_signin", __name__)
@@ -57,7 +58,7 @@ async def _pending() -> tuple[User, Limits, int]:
     if (user := await pending_user(db)) is None:
         raise PasskeyError(EXPIRED)
     # The count of wrong codes: a passkey that fails is one more guess at the second factor.
-    limits = Limits(user.username, client_address(), scope="second-factor")
+    limits = attempt_limits(user)
     return user, limits, await limits.wait(db)
 
 

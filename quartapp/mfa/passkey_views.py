@@ -15,7 +15,7 @@ from .models import Passkey
 from .notices import notify
 from .passkey_http import Json, json_body, json_view, site
 from .passkeys import PasskeyError
-from .second_factors import account, has_passkeys
+from .second_factors import account, drop_codes_if_unneeded, needs_second_factor
 
 bp = Blueprint("passkeys", __name__)
 
@@ -66,8 +66,7 @@ async def remove(passkey_id: str) -> Response:
     user, db = await account(), get_session()
     name = (await _own(user, passkey_id)).name
     if await rowcount(db, delete(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == user.id)):
-        if user.totp_secret is None and not await has_passkeys(db, user.id):
-            await recovery_codes.remove(db, user.id)  # no second factor left for them to stand in for
+        await drop_codes_if_unneeded(db, user.id)
         await db.commit()
         audit("passkey.removed", username_key=user.username_key, name=name)
         notify(user, "passkey.removed", name=name)
@@ -91,7 +90,7 @@ async def register_verify() -> Json:
     body, user, db = await json_body(), await account(), get_session()
     if (name := passkeys.clean_name(body.get("name"))) is None:
         raise PasskeyError(BAD_NAME)
-    first = user.totp_secret is None and not await has_passkeys(db, user.id)
+    first = not await needs_second_factor(db, user)
     await passkeys.register(db, user, site(), body.get("credential"), name)
     target = url_for("passkeys.manage")
     if first:  # the first second factor: recovery codes too, for when the passkey is lost

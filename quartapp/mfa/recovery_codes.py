@@ -55,7 +55,3 @@ async def after_use(db: AsyncSession, user: User) -> None:
     left = await remaining(db, user.id)
     audit("recovery_code.used", username_key=user.username_key, remaining=left)
     notify(user, "recovery_code.used", remaining=left)
-
-
-async def remove(db: AsyncSession, user_id: int) -> None:
-    await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))

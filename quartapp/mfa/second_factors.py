@@ -6,6 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import get_session
 from ..models import User
+from ..security import client_address
+from ..throttle import Limits
 from ..users import signed_in_user
 from .models import Passkey, RecoveryCode
 
@@ -25,6 +27,18 @@ async def has_passkeys(db: AsyncSession, user_id: int) -> bool:
 async def needs_second_factor(db: AsyncSession, user: User) -> bool:
     """Whether signing in as user takes more than the password: TOTP is on, or a passkey exists."""
     return user.totp_secret is not None or await has_passkeys(db, user.id)
+
+
+def attempt_limits(user: User) -> Limits:
+    """The throttle of second-factor attempts: counters of their own, which a right password does not clear."""
+    return Limits(user.username, client_address(), scope="second-factor")
+
+
+async def drop_codes_if_unneeded(db: AsyncSession, user_id: int) -> None:
+    """Delete the recovery codes once no second factor is left for them to stand in for."""
+    totp_on = await db.scalar(select(User.totp_secret.is_not(None)).where(User.id == user_id))
+    if not totp_on and not await has_passkeys(db, user_id):
+        await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
 
 
 async def remove_all(db: AsyncSession, user_id: int) -> None:

@@ -9,10 +9,10 @@ from ..fields import Text
 from ..forms import Form
 from ..login import safe_next, sign_in
 from ..models import User
-from ..security import audit, client_address
-from ..throttle import Limits, wait_message
+from ..security import audit
+from ..throttle import wait_message
 from . import challenges, recovery_codes, totp
-from .second_factors import has_passkeys
+from .second_factors import attempt_limits, has_passkeys
 
 bp = Blueprint("mfa", __name__)
 
@@ -75,8 +75,7 @@ async def second_factor_submit() -> Response | str | tuple[str, int] | tuple[str
         return await expired()
     if not form.validate_on_submit():
         return await _page(db, user, form), form.status_code
-    # Keys of their own: a right password must not clear the count of wrong codes.
-    limits = Limits(user.username, client_address(), scope="second-factor")
+    limits = attempt_limits(user)
     if wait := await limits.wait(db):
         audit("second_factor.throttled", username_key=user.username_key, retry_after=wait)
         form.form_errors.append(f"Too many wrong codes. {wait_message(wait)}")

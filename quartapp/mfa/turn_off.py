@@ -9,11 +9,11 @@ from ..db import get_session
 from ..forms import CSRFError, require_csrf
 from ..models import User
 from ..reauth import recent_signin_required
-from ..security import audit, client_address
-from ..throttle import Limits, wait_message
+from ..security import audit
+from ..throttle import wait_message
 from . import recovery_codes, totp
 from .notices import notify
-from .second_factors import account, has_passkeys
+from .second_factors import account, attempt_limits, drop_codes_if_unneeded, needs_second_factor
 from .setup import DisableForm, Page
 
 bp = Blueprint("two_factor_changes", __name__)
@@ -29,7 +29,7 @@ async def disable() -> Response | Page:
     user, db = await account(), get_session()
     if user.totp_secret is None:
         return redirect(url_for("two_factor.overview"), 303)
-    limits = Limits(user.username, client_address(), scope="second-factor")
+    limits = attempt_limits(user)
     if wait := await limits.wait(db):
         await flash(f"Too many failed attempts. {wait_message(wait)}")
         return redirect(url_for("two_factor.overview"), 303)
@@ -45,8 +45,7 @@ async def disable() -> Response | Page:
         )
         return redirect(url_for("two_factor.overview"), 303)
     await db.execute(update(User).where(User.id == user.id).values(totp_secret=None, totp_last_step=None))
-    if not await has_passkeys(db, user.id):
-        await recovery_codes.remove(db, user.id)  # nothing left for them to stand in for
+    await drop_codes_if_unneeded(db, user.id)
     await limits.record_success(db)
     await db.commit()
     audit("totp.disabled", username_key=user.username_key)
@@ -61,7 +60,7 @@ async def renew_codes() -> Response | Page:
     """Make a new set of recovery codes, voiding the old one; shown once."""
     await require_csrf()
     user, db = await account(), get_session()
-    if user.totp_secret is None and not await has_passkeys(db, user.id):
+    if not await needs_second_factor(db, user):
         return redirect(url_for("two_factor.overview"), 303)
     codes = await recovery_codes.renew(db, user.id)
     await db.commit()
