@@ -62,18 +62,7 @@ class Authenticator:
         auth_data = self._auth_data(rp_id, flags, attested)
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
         client_data = self._client_data("webauthn.create", options, origin)
-        return {
-            "id": self.id,
-            "rawId": self.id,
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64(client_data),
-                "attestationObject": b64(attestation),
-                "transports": ["internal", "hybrid"],
-            },
-        }
+        return self._credential(client_data, attestationObject=b64(attestation), transports=["internal", "hybrid"])
 
     def get(
         self,
@@ -92,16 +81,20 @@ class Authenticator:
         client_data = self._client_data("webauthn.get", options, origin)
         signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         handle = user_handle if user_handle is not None else self.user_handle
+        return self._credential(
+            client_data,
+            authenticatorData=b64(auth_data),
+            signature=b64(signature),
+            userHandle=b64(handle) if with_user_handle and handle is not None else None,
+        )
+
+    def _credential(self, client_data: bytes, **response: object) -> dict[str, Any]:
+        """The credential JSON a browser posts: this key's id, and the ceremony's response fields."""
         return {
             "id": self.id,
             "rawId": self.id,
             "type": "public-key",
             "authenticatorAttachment": "platform",
             "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64(client_data),
-                "authenticatorData": b64(auth_data),
-                "signature": b64(signature),
-                "userHandle": b64(handle) if with_user_handle and handle is not None else None,
-            },
+            "response": {"clientDataJSON": b64(client_data), **response},
         }

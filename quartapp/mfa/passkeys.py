@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,7 +48,22 @@ class RelyingParty:
 
 def relying_party(config: Mapping[str, Any]) -> RelyingParty:
     """The relying party BASE_URL names, or PasskeyError saying why passkeys cannot work there."""
-    parts = urlsplit(str(config["BASE_URL"]))
+    site = _site(str(config["BASE_URL"]), str(config["WEBAUTHN_RP_NAME"]))
+    if isinstance(site, str):
+        raise PasskeyError(site)
+    return site
+
+
+def unavailable(config: Mapping[str, Any]) -> str | None:
+    """Why passkeys cannot work at BASE_URL, or None."""
+    site = _site(str(config["BASE_URL"]), str(config["WEBAUTHN_RP_NAME"]))
+    return site if isinstance(site, str) else None
+
+
+@lru_cache(maxsize=8)  # settings, not requests: worked out once, not on every sign-in page
+def _site(base_url: str, name: str) -> RelyingParty | str:
+    """The relying party of base_url, or why there can be none."""
+    parts = urlsplit(base_url)
     host, default = parts.hostname or "", {"http": 80, "https": 443}[parts.scheme]
     port = f":{parts.port}" if parts.port not in (None, default) else ""
     try:
@@ -55,23 +71,14 @@ def relying_party(config: Mapping[str, Any]) -> RelyingParty:
     except ValueError:
         pass
     else:  # WebAuthn forbids IP addresses as relying party ids
-        raise PasskeyError(
+        return (
             f"Passkeys need a host name, not an IP address: set QUARTAPP_BASE_URL=http://localhost{port} "
             "and open that address."
         )
     if parts.scheme == "http" and host != "localhost" and not host.endswith(".localhost"):
         # Browsers offer WebAuthn only in secure contexts: https, or http on localhost.
-        raise PasskeyError("Passkeys need https: set QUARTAPP_BASE_URL to the site's https:// address")
-    return RelyingParty(host, f"{parts.scheme}://{host}{port}", str(config["WEBAUTHN_RP_NAME"]))
-
-
-def unavailable(config: Mapping[str, Any]) -> str | None:
-    """Why passkeys cannot work at BASE_URL, or None."""
-    try:
-        relying_party(config)
-    except PasskeyError as error:
-        return str(error)
-    return None
+        return "Passkeys need https: set QUARTAPP_BASE_URL to the site's https:// address"
+    return RelyingParty(host, f"{parts.scheme}://{host}{port}", name)
 
 
 def other_origin(config: Mapping[str, Any]) -> str | None:
