@@ -1,3 +1,5 @@
+import inspect
+
 import pytest
 
 from quartapp import create_app
@@ -120,3 +122,22 @@ async def test_an_applications_blueprint_adds_pages_and_replaces_templates(tmp_p
         page = await (await client.get("/hello")).get_data(as_text=True)
         assert "Hello" in page
         assert "<title> · quartapp</title>" in page  # quartapp's layout, not replaced
+
+
+async def test_a_page_runs_no_context_processor_in_a_thread(tmp_path, monkeypatch):
+    # Quart runs a synchronous context processor in a thread: a trip per page, for every page
+    # of every blueprint, when Flask's default one came along with each blueprint.
+    from quart import Blueprint, render_template_string
+
+    bp = Blueprint("late", __name__)
+
+    @bp.get("/late")
+    async def late() -> str:
+        return await render_template_string("{{ 1 + 1 }}")
+
+    app = make_app(tmp_path)
+    app.register_blueprint(bp)  # registered after the factory, too
+    assert all(inspect.iscoroutinefunction(f) for fs in app.template_context_processors.values() for f in fs)
+    monkeypatch.setattr(app, "sync_to_async", lambda func: pytest.fail(f"{func} would run in a thread"))
+    async with app.test_app():
+        assert await (await app.test_client().get("/late")).get_data(as_text=True) == "2"
