@@ -11,7 +11,7 @@ from . import sessions, tokens
 from .db import get_session
 from .forms import ButtonForm, CSRFError, NewPasswordForm, require_csrf, RevokeSessionForm
 from .models import User
-from .passwords import hash_password
+from .passwords import hash_password, hashes_password
 from .reauth import recent_signin_required
 from .security import audit
 from .users import signed_in_user
@@ -72,6 +72,7 @@ async def password() -> str:
 
 
 @bp.post("/password")
+@hashes_password
 @recent_signin_required
 async def password_submit() -> Response | tuple[str, int]:
     """Change the password; every other session is signed out.

@@ -14,7 +14,7 @@ from .login import end_current_session, safe_next, sign_in
 from .mfa import signin as second_step
 from .mfa.second_factors import needs_second_factor
 from .models import add_user
-from .passwords import hash_password
+from .passwords import hash_password, hashes_password
 from .security import audit
 from .throttle import wait_message
 from .users import current_user
@@ -36,6 +36,7 @@ async def signin() -> str:
 
 
 @bp.post("/signin")
+@hashes_password
 async def signin_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Sign in with a username and password, then go to `next` or the home page."""
     form = await SignInForm.from_request()
@@ -59,6 +60,7 @@ async def signup() -> str:
 
 
 @bp.post("/signup")
+@hashes_password
 async def signup_submit() -> Response | tuple[str, int]:
     """Create an account and sign it in."""
     form = await SignUpForm.from_request()

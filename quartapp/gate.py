@@ -102,6 +102,11 @@ class Gate:
         ]
         if self.hsts is not None and (self.hsts_always or scope["scheme"] == "https"):
             headers.append(self.hsts)
+        if scope["http_version"] in ("1.0", "1.1"):
+            # The body of a refused request is never read, and hypercorn closes a connection whose
+            # answer came first without a word: say so, so the client does not send more on it.
+            # A forged Host gets no keep-alive either. (HTTP/2 and 3 forbid the header.)
+            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": 400, "headers": headers, "trailers": False})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 

@@ -1,7 +1,9 @@
 import os
+from collections.abc import Callable
+from typing import Any
 
 import bcrypt
-from quart import current_app, Quart, render_template
+from quart import current_app, has_request_context, Quart, render_template, request
 
 from .hasher import Hasher, Overloaded
 
@@ -44,8 +46,34 @@ def _check(password: bytes, password_hash: bytes) -> bool:
         return False
 
 
-# The forms whose submission costs a bcrypt run.
-HASHING_FORMS = frozenset({"/signin", "/signup", "/password", "/email", "/reset/set-password"})
+_MARK = "hashes_password"
+
+
+def hashes_password[V: Callable[..., Any]](view: V) -> V:
+    """Mark a view that checks or sets a password, so that the app refuses its POST at the door
+    (503 and Retry-After, before its body is read) when bcrypt's queue is full.
+
+    Put it under the route decorator. Hashing in an unmarked view is a RuntimeError.
+    """
+    setattr(view, _MARK, True)  # functools.wraps copies it onto decorators above it
+    return view
+
+
+def hashing_forms(app: Quart) -> frozenset[str]:
+    """The POST paths of app's views marked with hashes_password, for the door to compare."""
+    paths = set()
+    for rule in app.url_map.iter_rules():
+        if not getattr(app.view_functions.get(rule.endpoint), _MARK, False):
+            continue
+        # The door tells a hashing form by its path alone, before routing: a path with
+        # arguments, or a view not posted to, would never be refused there.
+        if rule.arguments or "POST" not in (rule.methods or ()):
+            raise RuntimeError(
+                f"{rule.endpoint} is marked @hashes_password at {rule.rule}, which the door cannot guard: "
+                "only a POST to a path without URL arguments can be refused there"
+            )
+        paths.add(rule.rule)
+    return frozenset(paths)
 
 
 def admit() -> None:
@@ -54,6 +82,16 @@ def admit() -> None:
 
 
 def _hasher() -> Hasher:
+    # Within a request, only a POST to a marked view may hash: one that hashes unmarked is
+    # not refused at the door and would queue for bcrypt however full the queue. Outside a
+    # request (the CLI, test helpers) there is no door to pass.
+    if has_request_context() and not (
+        request.method == "POST" and getattr(current_app.view_functions.get(request.endpoint or ""), _MARK, False)
+    ):
+        raise RuntimeError(
+            f"{request.method} {request.path} (endpoint {request.endpoint}) checks or sets a password, "
+            "which only a POST to a view marked @hashes_password may do"
+        )
     hasher: Hasher = current_app.extensions["hasher"]
     return hasher
 

@@ -17,6 +17,7 @@ from .fields import Password
 from .forms import Form
 from .login import safe_next
 from .models import utcnow
+from .passwords import hashes_password
 from .security import audit
 from .sessions import SignedIn
 from .throttle import wait_message
@@ -69,6 +70,7 @@ async def reauthenticate() -> str:
 
 
 @bp.post("/reauthenticate")
+@hashes_password
 @login_required
 async def reauthenticate_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Check the signed-in user's password (throttled like a sign-in), then go back to `next`."""

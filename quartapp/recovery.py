@@ -10,7 +10,7 @@ from .db import get_session
 from .fields import Email
 from .forms import Form, NewPasswordForm
 from .models import AccountToken, User, utcnow
-from .passwords import hash_password
+from .passwords import hash_password, hashes_password
 from .security import audit, client_address, no_referrer
 
 bp = Blueprint("recovery", __name__)
@@ -72,6 +72,7 @@ async def set_password() -> Page:
 
 
 @bp.post("/reset/set-password")
+@hashes_password
 async def set_password_submit() -> Response | Page:
     """Set the new password, once per link, and sign the account out everywhere."""
     db = get_session()

@@ -8,6 +8,7 @@ from ..credentials import authenticate
 from ..db import get_session
 from ..forms import CSRFError, require_csrf
 from ..models import User
+from ..passwords import hashes_password
 from ..reauth import recent_signin_required
 from ..security import audit
 from ..throttle import wait_message
@@ -20,6 +21,7 @@ bp = Blueprint("two_factor_changes", __name__)
 
 
 @bp.post("/2fa/totp/disable")
+@hashes_password
 @recent_signin_required
 async def disable() -> Response | Page:
     """Turn TOTP off, given a valid code, or the password and a recovery code."""
