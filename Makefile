@@ -7,6 +7,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 BIND ?=
+WORKERS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
@@ -48,11 +49,13 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 migrate: $(RUN_STAMP)
 	$(BIN)/alembic upgrade heads
 
+# quartapp-serve: hypercorn with one worker per core (WORKERS=n to choose), stopped gracefully.
 # Links in mails point at the address served, unless QUARTAPP_BASE_URL says otherwise; 127.0.0.1
 # is named localhost there, the one name passkeys accept for a local server (WebAuthn refuses IPs).
 run: migrate
 	exec $(if $(BIND),env QUARTAPP_BASE_URL="$${QUARTAPP_BASE_URL:-http://$(subst 127.0.0.1:,localhost:,$(BIND))}") \
-		$(BIN)/hypercorn --config hypercorn.toml $(if $(BIND),--bind $(BIND)) "quartapp:create_app()"
+		$(BIN)/quartapp-serve --config hypercorn.toml $(if $(BIND),--bind $(BIND)) $(if $(WORKERS),--workers $(WORKERS)) \
+		"quartapp:create_app()"
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -72,7 +72,7 @@ async def resend() -> Response:
     return redirect(url_for("emails.email"), 303)
 
 
-@bp.get("/verify/<token>")
+@bp.get("/verify/<secret:token>")
 async def verify(token: str) -> Page:
     """Show what the link verifies, with a button; a GET changes nothing (mail scanners follow links)."""
     row = await tokens.find(get_session(), token, tokens.VERIFY, usable=False)
@@ -86,7 +86,7 @@ async def verify(token: str) -> Page:
     return await _verify_page("confirm", 200, user.email, user.username)
 
 
-@bp.post("/verify/<token>")
+@bp.post("/verify/<secret:token>")
 async def verify_submit(token: str) -> Response | Page:
     """Verify the address the link was sent to: once, and only while no other account has it."""
     await require_csrf()

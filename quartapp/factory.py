@@ -21,6 +21,7 @@ from .mfa import passkey_signin, passkey_views
 from .mfa import setup as mfa_setup
 from .mfa import signin as mfa_signin
 from .mfa import turn_off as mfa_turn_off
+from .server.access_log import SecretConverter
 
 
 def create_app(
@@ -41,6 +42,8 @@ def create_app(
     app.gate = Gate(app.config)
     # /static//style.css would be a redirect to an absolute URL built from the Host: a 404 instead.
     app.url_map.merge_slashes = False
+    # The token of a mailed link is a password for a while: the access log writes it as <secret>.
+    app.url_map.converters["secret"] = SecretConverter
     if app.config["TRUSTED_PROXIES"]:
         # Only a request whose peer is a configured proxy may name its client's address and
         # scheme; anyone else could claim any address and dodge throttling or the audit log.

@@ -17,10 +17,13 @@ def init_app(app: Quart) -> None:
 
     @app.before_serving
     async def start_hasher() -> None:
-        # bcrypt releases the GIL, so one thread per core hashes in parallel; more threads
-        # would only queue inside the OS instead of in the pool.
+        # bcrypt releases the GIL, so a thread per core hashes in parallel; more threads would
+        # only queue inside the OS instead of in the pool. The server's worker processes share
+        # the cores, so each takes its part: together they never hash more at once than the
+        # machine can.
         config = app.config
-        threads = config["HASH_WORKERS"] or os.cpu_count() or 1
+        cores = os.process_cpu_count() or 1
+        threads = config["HASH_WORKERS"] or max(1, cores // config["SERVER_WORKERS"])
         hasher = Hasher(threads, config["HASH_MAX_WAIT"], config["HASH_PATIENCE"], config["HASH_NICENESS"])
         # Unknown usernames are checked against this hash, made at the configured cost, so
         # they take as long as a wrong password and do not reveal which names exist. Making

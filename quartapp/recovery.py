@@ -52,7 +52,7 @@ async def _invalid(status: int) -> tuple[str, int]:
     return await render_template("recovery/invalid.html"), status
 
 
-@bp.get("/reset/<token>")
+@bp.get("/reset/<secret:token>")
 async def reset_link(token: str) -> Response | tuple[str, int]:
     """Take the token out of the URL, into the session, as Django does; then show the form."""
     if await _usable_token(get_session(), token) is None:

@@ -1,4 +1,4 @@
-"""Serving the app as `make run` does: alembic, then hypercorn with hypercorn.toml, in a process group.
+"""Serving the app as `make run` does: alembic, then quartapp-serve with hypercorn.toml, in a process group.
 
 Shared by the tests and by `make bench`, so it needs nothing but the standard library.
 """
@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
@@ -61,10 +62,10 @@ def migrate(env: dict[str, str]) -> None:
 
 @contextmanager
 def serve(env: dict[str, str], folder: Path, options: Sequence[str] = (), port: int | None = None) -> Iterator[Server]:
-    """Run hypercorn with the project's hypercorn.toml on a loopback port (free, unless given) until the block ends."""
+    """Run quartapp-serve with hypercorn.toml on a loopback port (free, unless given) until the block ends."""
     url = f"http://127.0.0.1:{port or free_port()}"
     command: list[str | Path] = [
-        BIN / "hypercorn",
+        BIN / "quartapp-serve",
         "--config",
         "hypercorn.toml",
         "--bind",
@@ -96,17 +97,24 @@ def run_server(command: Sequence[str | Path], env: dict[str, str], url: str, log
         server.stop()
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll url's /healthz until it answers 200; raise with the server's log if it never does."""
+def wait_until_healthy(url: str, process: subprocess.Popen[Any], log: Path, path: str = "/healthz") -> None:
+    """Poll url's path until it answers (/healthz: 200); raise with the server's log if it never does."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with status {process.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"the server exited with status {process.returncode}:\n{_said(log)}")
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}{path}", timeout=1) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError:
+            if path != "/healthz":
+                return  # an answer, whatever it says
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{url}/healthz did not answer within {STARTUP_TIMEOUT:.0f} s:\n{log.read_text()}")
+    raise RuntimeError(f"{url}{path} did not answer within {STARTUP_TIMEOUT:.0f} s:\n{_said(log)}")
+
+
+def _said(log: Path) -> str:
+    return log.read_text() if log.exists() else ""

@@ -35,7 +35,10 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
     assert create_app(instance_path=str(tmp_path / "other")).secret_key != first
 
 
-@pytest.mark.parametrize(("name", "value"), [("BCRYPT_ROUNDS", 3), ("BCRYPT_ROUNDS", "12"), ("COOKIE_SECURE", "yes")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("BCRYPT_ROUNDS", 3), ("BCRYPT_ROUNDS", "12"), ("COOKIE_SECURE", "yes"), ("SERVER_WORKERS", 0)],
+)
 def test_bad_settings_fail_at_start_up(tmp_path, name, value):
     with pytest.raises(ValueError, match=name):
         make_app(tmp_path, **{name: value})

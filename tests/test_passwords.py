@@ -4,8 +4,11 @@ import threading
 import time
 
 import bcrypt
+import pytest
 
 from quartapp.passwords import hash_password, verify_password
+
+from .conftest import running_app
 
 
 async def test_hashes_verify_and_use_the_configured_cost(app):
@@ -89,3 +92,10 @@ async def test_signins_that_would_wait_too_long_are_refused(tmp_path, monkeypatc
         release.set()
         assert [(await first).status_code, (await second).status_code] == [303, 303]
         assert app.extensions["hasher"].pending == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2, 64])
+async def test_the_server_workers_share_the_cores_for_hashing(tmp_path, workers):
+    async with running_app(tmp_path, HASH_WORKERS=None, SERVER_WORKERS=workers) as app:
+        # Together they never hash more at once than there are cores, and each hashes at all.
+        assert app.extensions["hasher"].threads == max(1, (os.process_cpu_count() or 1) // workers)

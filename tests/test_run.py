@@ -85,6 +85,10 @@ def test_make_run_lets_a_newcomer_verify_and_reset_through_the_outbox(tmp_path):
         path = outbox_link(tmp_path / "outbox", log, count=2).removeprefix(linked)
         assert path.startswith("/reset/")
         assert visitor.request("GET", path)[0] == 303
+        # The access log names the page, not its token: only the outbox's own line has the link.
+        lines = log.read_text().splitlines()
+        assert any('"GET /reset/<secret>?t=' in line for line in lines)
+        assert all("mail to me@example.org" in line for line in lines if path in line)
         new = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
         assert visitor.post_form("/reset/set-password", new, "/reset/set-password")[0] == 303
         signin = {"username": "newcomer", "password": "a brand new passphrase"}

@@ -1,9 +1,8 @@
-"""Several hypercorn workers on one database share everything that must be shared; shutdown is graceful."""
+"""Several workers on one database share everything that must be shared (shutdown: test_shutdown.py)."""
 
 import http.client
 import re
 import secrets
-import signal
 import subprocess
 import threading
 import time
@@ -14,7 +13,6 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from quartapp.testing.databases import execute, run_async
 from quartapp.testing.helpers import csrf_token
 
 from .conftest import PASSWORD
@@ -36,8 +34,13 @@ class Visitor:
         self.cookies = dict(cookies or {})
         self.timeout = timeout
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
-        """Send one request tagged with a fresh query string; return its status, body and tag."""
+    def request(
+        self, method: str, path: str, form: dict[str, str] | None = None, sent: threading.Barrier | None = None
+    ) -> tuple[int, str, str]:
+        """Send one request tagged with a fresh query string; return its status, body and tag.
+
+        sent, if given, is waited at once the request is on the wire, before its answer is read.
+        """
         tag = f"t={secrets.token_hex(6)}"
         path = f"{path}{'&' if '?' in path else '?'}{tag}"
         headers = {"Connection": "close", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
@@ -48,6 +51,8 @@ class Visitor:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             connection.request(method, path, body=body, headers=headers)
+            if sent is not None:
+                sent.wait(30)
             response = connection.getresponse()
             text = response.read().decode()
             for header in response.headers.get_all("Set-Cookie") or []:
@@ -139,34 +144,6 @@ def test_throttling_counts_failures_that_reached_either_worker(two_workers):
         if len({worker_of(access_log, tag) for _, _, tag in failures}) == 2:
             return
     pytest.fail("in five tries the failures never reached both workers")
-
-
-def test_sigterm_lets_requests_in_flight_finish_and_closes_the_pools(tmp_path, database):
-    # At cost 14 a sign-up hashes for about a second: long enough to be in flight at SIGTERM.
-    env = app_env(DATABASE_URL=database, SECRET_KEY=secrets.token_urlsafe(32), BCRYPT_ROUNDS="14")
-    migrate(env)
-    with serve(env, tmp_path) as server:
-        visitor = Visitor(server.url)
-        _, page, _ = visitor.request("GET", "/signup")
-        token = csrf_token(page)
-        form = {"username": "late", "password": PASSWORD, "confirm": PASSWORD, "csrf_token": token}
-        outcome: dict[str, int] = {}
-        signup = threading.Thread(target=lambda: outcome.update(status=visitor.request("POST", "/signup", form)[0]))
-        signup.start()
-        time.sleep(0.3)  # the request is now inside bcrypt
-        # To the main process only, as docker stop and Kubernetes do: hypercorn's workers
-        # leave SIGTERM's default (exit at once) to the main process, which stops them gently.
-        server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
-        with pytest.raises((ConnectionError, TimeoutError)):  # refused, reset or never answered: nothing new is served
-            Visitor(server.url, timeout=0.5).request("GET", "/healthz")
-        signup.join(30)
-        status = server.process.wait(30)
-
-        assert outcome == {"status": 303}
-        assert status == 0
-        assert "database connections closed" in server.log.read_text()
-    assert [tuple(row) for row in run_async(execute(database, "SELECT username FROM users"))] == [("late",)]
 
 
 def test_disabling_an_account_signs_it_out_at_every_worker(two_workers, database):
