@@ -1,20 +1,26 @@
-"""The three apps under test, each started on a fresh, seeded SQLite file on a free loopback port."""
+"""The four apps under test, each started on a fresh, seeded SQLite file on a free loopback port."""
 
+import os
 import secrets
 import tomllib
+import uuid
 from datetime import datetime, UTC
 from pathlib import Path
 
 from quartapp.models import username_key
 from tests.serving import free_port
 
-from .servers import BIN, clean_env, insert_users, run, serve, Server
+from .servers import BIN, clean_env, insert_users, run, serve, Server, SignInForm
 from .settings import ROOT
 
-# The baselines' worker processes: one per core, as their servers' documentation suggests.
-BASELINE_WORKERS = 2
+# The baselines' worker processes: one per core, as their servers' documentation suggests (and
+# as quartapp-serve starts by default).
+BASELINE_WORKERS = os.process_cpu_count() or 1
 # The naive port's hypercorn worker class: quartapp's too, so the difference is the app's code.
 NAIVE_WORKER_CLASS = "uvloop"
+# Its login asks for an email address: each account's is made from its bench username.
+QSECURITY_EMAIL = "{}@example.org"
+QSECURITY_FORM = SignInForm(path="/login", login_field="email", login=QSECURITY_EMAIL)
 
 
 def start_quartapp(folder: Path, cost: int, password_hash: str, names: list[str]) -> Server:
@@ -36,14 +42,14 @@ def start_quartapp(folder: Path, cost: int, password_hash: str, names: list[str]
     )
     port = free_port()
     command: list[str | Path] = [
-        BIN / "hypercorn",
+        BIN / "quartapp-serve",
         "--config", "hypercorn.toml",
         "--bind", f"127.0.0.1:{port}",
         "quartapp:create_app()",
     ]  # fmt: skip
     worker_class = tomllib.loads((ROOT / "hypercorn.toml").read_text()).get("worker_class", "asyncio")
     return serve(
-        "quartapp", command, env, port, folder, serving=f"hypercorn.toml: hypercorn, {worker_class}",
+        "quartapp", command, env, port, folder, serving=f"quartapp-serve, hypercorn.toml: {worker_class}",
         auth_cookie="quartapp_auth", light_route="/livez",
     )  # fmt: skip
 
@@ -95,4 +101,38 @@ def start_naive(folder: Path, cost: int, password_hash: str, names: list[str]) -
     return serve(
         "naive", command, env, port, folder, serving=f"hypercorn, {NAIVE_WORKER_CLASS}, bcrypt on the event loop",
         auth_cookie="QUART_AUTH", light_route="/plain",
+    )  # fmt: skip
+
+
+def start_qsecurity(folder: Path, cost: int, password_hash: str, names: list[str]) -> Server:
+    """Create and seed the quart-security app's database, then serve it with hypercorn, a worker per core.
+
+    Accounts are written straight into its table, active and unlocked, as its own sign-up would
+    leave them (it hashes at the cost configured, the bench's, and checks whatever cost a hash says).
+    """
+    database = folder / "qsecurity.sqlite3"
+    env = clean_env(
+        QSECURITY_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        QSECURITY_SECRET_KEY=secrets.token_urlsafe(32),
+        QSECURITY_BCRYPT_ROUNDS=str(cost),
+    )
+    run([BIN / "quart", "--app", "bench.qsecurity:create_app()", "init-db"], env, "quart init-db")
+    insert_users(
+        database,
+        "INSERT INTO users (username, email, password, active, fs_uniquifier, failed_login_count, login_count) "
+        "VALUES (?, ?, ?, 1, ?, 0, 0)",
+        [(n, QSECURITY_EMAIL.format(n), password_hash, uuid.uuid4().hex) for n in names],
+    )
+    port = free_port()
+    command: list[str | Path] = [
+        BIN / "hypercorn",
+        "--workers", str(BASELINE_WORKERS),
+        "--worker-class", NAIVE_WORKER_CLASS,
+        "--bind", f"127.0.0.1:{port}",
+        "--access-logfile", "-",
+        "bench.qsecurity:create_app()",
+    ]  # fmt: skip
+    return serve(
+        "quart-security", command, env, port, folder, form=QSECURITY_FORM,
+        serving=f"hypercorn, {NAIVE_WORKER_CLASS}, bcrypt in a thread", auth_cookie="session", light_route="/plain",
     )  # fmt: skip

@@ -5,7 +5,8 @@ from matplotlib.figure import Figure
 
 from .targets import ms, PROBE_P99_MS, PROBE_STRICT_P99_MS
 
-COLOURS = {"/healthz": "tab:blue", "/signin": "tab:orange"}
+# /healthz, then the app's sign-in form (each app's own path).
+COLOURS = ("tab:blue", "tab:orange")
 
 
 def probe_chart(run: dict[str, Any], path: Path) -> None:
@@ -26,7 +27,7 @@ def probe_chart(run: dict[str, Any], path: Path) -> None:
             alpha=0.07,
             label=f"{flood['clients']} sign-in clients ignoring Retry-After",
         )
-        for probe_path, colour in COLOURS.items():
+        for probe_path, colour in zip(flood["probe"]["flood"]["paths"], COLOURS, strict=True):
             ok = [r for r in rows if r["path"] == probe_path and not r["error"]]
             failed = [r for r in rows if r["path"] == probe_path and r["error"]]
             x, y = [r["start_s"] for r in ok], [r["latency_ms"] for r in ok]

@@ -14,7 +14,7 @@ def parse(argv: list[str] | None = None) -> Settings:
     """Read Settings from the command line: one --option per field, the defaults being `make bench`."""
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="quartapp beside the chapter's Flask app and its naive Quart port, under load.",
+        description="quartapp beside the chapter's Flask app, its naive Quart port and quart-security, under load.",
     )
     for field in dataclasses.fields(Settings):
         kind = Path if field.name == "results" else type(field.default)

@@ -8,8 +8,10 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-# Any attribute order: WTForms and Flask-WTF both render the token as a hidden input.
-CSRF_INPUT = re.compile(r"<input[^>]*\bname=\"csrf_token\"[^>]*>")
+from .servers import Server
+
+# Any attribute order: WTForms, Flask-WTF and quart-security all render the token as a hidden input.
+CSRF_INPUT = r"<input[^>]*\bname=\"{}\"[^>]*>"
 VALUE = re.compile(r"\bvalue=\"([^\"]*)\"")
 # A polite browser told to come back later (503 + Retry-After) tries again after at most this many
 # seconds, so overload keeps its pressure on for the whole scenario.
@@ -36,7 +38,7 @@ class SignIn:
     latency: float  # of the request that decided the outcome: the POST, or a failed GET
     sent: int  # requests sent
     answered: int  # requests that got a response
-    form_latency: float | None  # of GET /signin, if it was answered
+    form_latency: float | None  # of GET of the form, if it was answered
     retry_after: float = 0.0
 
 
@@ -50,9 +52,9 @@ def cookie_header(jar: aiohttp.CookieJar) -> str:
     return "; ".join(f"{morsel.key}={morsel.value}" for morsel in jar)
 
 
-def csrf_token(page: str) -> str | None:
-    """Return the CSRF token of the form in page, if it has one."""
-    if (tag := CSRF_INPUT.search(page)) and (value := VALUE.search(tag.group())):
+def csrf_token(page: str, field: str = "csrf_token") -> str | None:
+    """Return the CSRF token (the hidden input named field) of the form in page, if it has one."""
+    if (tag := re.search(CSRF_INPUT.format(re.escape(field)), page)) and (value := VALUE.search(tag.group())):
         return value.group(1)
     return None
 
@@ -68,15 +70,15 @@ def _retry_after(response: aiohttp.ClientResponse) -> float | None:
 
 
 async def sign_in(
-    url: str,
+    server: Server,
     username: str,
     password: str,
-    auth_cookie: str,
     timeout: float,
     t0: float,
     jar: aiohttp.CookieJar | None = None,
 ) -> SignIn:
-    """Sign in as a fresh browser would (with jar as its cookies); classify the result and time it."""
+    """Sign in with server's form as a fresh browser would (jar: its cookies); classify the result and time it."""
+    form, auth_cookie = server.form, server.auth_cookie
     start = time.monotonic()
     sent = answered = 0
     request_start = start
@@ -92,33 +94,33 @@ async def sign_in(
     try:
         # A session of its own: a fresh browser opens a connection of its own, and keeps it
         # from the form to its submission.
-        async with aiohttp.ClientSession(url, cookie_jar=jar) as browser:
+        async with aiohttp.ClientSession(server.url, cookie_jar=jar) as browser:
             sent += 1
             # Each request has timeout seconds to be answered: "every request answered in time".
-            async with asyncio.timeout(timeout), browser.get("/signin") as response:
+            async with asyncio.timeout(timeout), browser.get(form.path) as response:
                 page = await response.text()
                 answered += 1
             form_latency = time.monotonic() - start
             if (retry := _retry_after(response)) is not None:
-                return result(REFUSED, "GET /signin", retry)
+                return result(REFUSED, f"GET {form.path}", retry)
             if response.status != 200:
-                return result(ERROR, f"GET /signin: {response.status}")
-            if (token := csrf_token(page)) is None:
-                return result(ERROR, "GET /signin: no CSRF token")
-            form = {"csrf_token": token, "username": username, "password": password}
+                return result(ERROR, f"GET {form.path}: {response.status}")
+            if (token := csrf_token(page, form.csrf_field)) is None:
+                return result(ERROR, f"GET {form.path}: no CSRF token")
+            data = form.fields(token, username, password)
             request_start = time.monotonic()
             sent += 1
-            async with asyncio.timeout(timeout), browser.post("/signin", data=form, allow_redirects=False) as response:
+            async with asyncio.timeout(timeout), browser.post(form.path, data=data, allow_redirects=False) as response:
                 await response.read()
                 answered += 1
             if (retry := _retry_after(response)) is not None:
-                return result(REFUSED, "POST /signin", retry)
+                return result(REFUSED, f"POST {form.path}", retry)
             if response.status not in (302, 303):
-                return result(ERROR, f"POST /signin: {response.status}")
-            if (target := urlsplit(response.headers.get("Location", "")).path) != "/":
-                return result(ERROR, f"POST /signin: redirect to {target}")
+                return result(ERROR, f"POST {form.path}: {response.status}")
+            if (target := urlsplit(response.headers.get("Location", "")).path) != form.success:
+                return result(ERROR, f"POST {form.path}: redirect to {target}")
             if auth_cookie not in response.cookies:
-                return result(ERROR, f"POST /signin: no {auth_cookie} cookie")
+                return result(ERROR, f"POST {form.path}: no {auth_cookie} cookie")
             return result(SIGNED_IN)
     except TimeoutError:
         return result(ERROR, "no answer in time")
@@ -127,8 +129,7 @@ async def sign_in(
 
 
 async def sign_in_clients(
-    url: str,
-    auth_cookie: str,
+    server: Server,
     names: Iterator[str],
     password: str,
     clients: int,
@@ -148,7 +149,7 @@ async def sign_in_clients(
 
     async def client() -> None:
         while time.monotonic() < end:
-            attempt = await sign_in(url, next(names), password, auth_cookie, timeout, t0)
+            attempt = await sign_in(server, next(names), password, timeout, t0)
             results.append(attempt)
             if attempt.outcome == REFUSED and manners == POLITE:
                 wait = min(attempt.retry_after, RETRY_CAP) * random.uniform(1 - RETRY_SPREAD, 1)

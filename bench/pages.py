@@ -1,4 +1,4 @@
-"""The signed-in pages scenario: GET / with valid cookies, then /healthz and the app's trivial route."""
+"""The signed-in pages scenario: GET / with valid cookies (and through wrk), then /healthz and the trivial route."""
 
 import time
 from typing import Any
@@ -10,6 +10,7 @@ from .scenarios import PASSWORD
 from .servers import Server
 from .settings import Settings
 from .summary import summarize_samples
+from .wrk import wrk_page
 
 # Signed-in visitors of the page scenario: each is one session that several clients share.
 PAGE_VISITORS = 4
@@ -22,13 +23,15 @@ async def signed_in_pages(server: Server, settings: Settings, names: list[str]) 
     visitors = []
     for name in names[-PAGE_VISITORS:]:
         jar = new_cookie_jar()
-        attempt = await sign_in(server.url, name, PASSWORD, server.auth_cookie, settings.timeout, time.monotonic(), jar)
+        attempt = await sign_in(server, name, PASSWORD, settings.timeout, time.monotonic(), jar)
         if attempt.outcome != SIGNED_IN:
             raise RuntimeError(f"{server.name}: signing in {name} for the page scenario failed: {attempt.detail}")
         visitors.append((cookie_header(jar), name.encode()))
     clients, seconds = settings.page_clients, settings.page_seconds
     run_clients = PAGE_CLIENTS[settings.page_client]
     home = summarize_samples(await run_clients(server.url, "/", visitors, clients, seconds, settings.timeout), seconds)
+    # The same page through wrk, with the first visitor's cookies on every connection.
+    home_wrk = await wrk_page(f"{server.url}/", visitors[0][0], settings)
     routes = {}
     for path in ("/healthz", server.light_route):
         samples = await run_clients(server.url, path, [("", b"")], clients, seconds, settings.timeout)
@@ -39,6 +42,7 @@ async def signed_in_pages(server: Server, settings: Settings, names: list[str]) 
         "seconds": seconds,
         "client": settings.page_client,
         "home": home,
+        "home_wrk": home_wrk,
         "routes": routes,
         "light_route": server.light_route,
         # GET / as a share of the same process's trivial route: what the app's own work costs.

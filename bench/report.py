@@ -61,11 +61,12 @@ def table(run: Results) -> str:
     lines += _errors(run)
     lines += ["", "Targets"]
     verdicts = evaluate(run)
+    width = max(map(len, names)) + 2
     for i, (target, _, _) in enumerate(TARGETS):
         lines.append(f"  {target}")
         for n in names:
             verdict = verdicts[n][i]
-            lines.append(f"    {n:<10}{MET[verdict['met']]:<9}{verdict['detail']}")
+            lines.append(f"    {n:<{width}}{MET[verdict['met']]:<9}{verdict['detail']}")
     return "\n".join(lines)
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from .targets import ms, NOISY_CORES, REFERENCE, reference_share, Results, still_busy
+from .targets import memory_share, ms, NOISY_CORES, REFERENCE, reference_share, Results, still_busy
 
 ALL = ("p50", "p95", "p99", "max")
 Read = Callable[[Results], str]
@@ -33,7 +33,15 @@ def _rate(summary: dict[str, Any]) -> str:
 
 
 def _mib(sizes: list[float]) -> str:
+    if len(sizes) > 4:  # one worker per core on a larger machine: the range, to fit the column
+        return f"{len(sizes)} x {min(sizes):.0f}-{max(sizes):.0f} MiB"
     return ", ".join(f"{size:.0f}" for size in sizes) + " MiB"
+
+
+def _probed(r: Results, phase: str) -> dict[str, Any]:
+    """The flood scenario's probe summaries of one phase by path: /healthz, then the app's sign-in form."""
+    paths: dict[str, Any] = at(r, f"flood.probe.{phase}.paths")
+    return paths
 
 
 def _cpu(run: Results, scenario: str) -> Read:
@@ -62,7 +70,7 @@ def _overload_rows(scenario: str) -> list[Row]:
         ("  requests answered", lambda r: f"{r[scenario]['requests_answered']} / {r[scenario]['requests_sent']}"),
         ("  signed in: n, per s", lambda r: f"{r[scenario]['signed_in']}, {r[scenario]['per_s']:.2f}/s"),
         ("  signed in: p50 / p99", lambda r: spread(at(r, f"{scenario}.latency_ms"), "p50", "p99")),
-        ("  GET /signin (the form): p50 / p99", lambda r: spread(at(r, f"{scenario}.form_latency_ms"), "p50", "p99")),
+        ("  GET the sign-in form: p50 / p99", lambda r: spread(at(r, f"{scenario}.form_latency_ms"), "p50", "p99")),
         ("  refused 503 + Retry-After: n, p99", lambda r: "{refused}, {p99}".format(
             **r[scenario], p99=ms(at(r, f"{scenario}.refusal_latency_ms.p99"))
         )),
@@ -72,9 +80,14 @@ def _overload_rows(scenario: str) -> list[Row]:
     ]  # fmt: skip
 
 
-def _reference(r: Results, run: Results) -> str:
-    share = reference_share(run, r)
+def _reference(r: Results, run: Results, client: str = "home") -> str:
+    share = reference_share(run, r, client)
     return "-" if share is None else f"{share:.2f}x"
+
+
+def _memory(r: Results, run: Results) -> str:
+    shares = [memory_share(run, r, when) for when in ("memory_idle", "memory_end")]
+    return "-" if None in shares else " / ".join(f"{share:.2f}x" for share in shares)
 
 
 def rows(run: Results, scenarios: list[str]) -> list[Row]:
@@ -87,11 +100,12 @@ def rows(run: Results, scenarios: list[str]) -> list[Row]:
         f"then {s['impatient_clients']} that ignore Retry-After",
         *_sign_in_rows("signin", "polite", ceiling),
         *_sign_in_rows("signin-impatient", "impatient", ceiling),
-        f"2. probe {s['probe_rate']:g}/s on each of /healthz, GET /signin (p50 / p95 / p99 / max)",
+        f"2. probe {s['probe_rate']:g}/s on each of /healthz and GET the sign-in form (p50 / p95 / p99 / max)",
+        ("sign-in form", lambda r: list(_probed(r, "idle"))[-1]),
         ("idle", lambda r: spread(at(r, "flood.probe.idle.latency_ms"), *ALL)),
         (f"beside {s['flood_clients']} impatient clients", lambda r: spread(at(r, f"{flood_probe}.latency_ms"), *ALL)),
-        ("flood: /healthz p99 / /signin p99", lambda r: " / ".join(
-            ms(at(r, flood_probe)["paths"][path]["latency_ms"]["p99"]) for path in ("/healthz", "/signin")
+        ("flood: /healthz p99 / form p99", lambda r: " / ".join(
+            ms(path["latency_ms"]["p99"]) for path in _probed(r, "flood").values()
         )),
         ("probe errors idle / flood", lambda r: " / ".join(
             str(at(r, phase)["errors"]) for phase in ("flood.probe.idle", flood_probe)
@@ -107,6 +121,8 @@ def rows(run: Results, scenarios: list[str]) -> list[Row]:
         f"{s['page_seconds']:g} s per route (req/s, p99)",
         ("GET / signed in", lambda r: _rate(r["pages"]["home"])),
         (f"  GET / x {REFERENCE}'s GET /", lambda r: _reference(r, run)),
+        ("GET / signed in, through wrk", lambda r: _rate(r["pages"]["home_wrk"]) if r["pages"]["home_wrk"] else "-"),
+        (f"  GET / x {REFERENCE}'s, through wrk", lambda r: _reference(r, run, "home_wrk")),
         ("GET /healthz", lambda r: _rate(r["pages"]["routes"]["/healthz"])),
         ("trivial route (no db, no session)", lambda r: r["pages"]["light_route"]),
         ("  req/s, p99", lambda r: _rate(r["pages"]["routes"][r["pages"]["light_route"]])),
@@ -114,8 +130,12 @@ def rows(run: Results, scenarios: list[str]) -> list[Row]:
         ("errors GET / / healthz / trivial", lambda r: " / ".join(
             str(page["errors"]) for page in [r["pages"]["home"], *r["pages"]["routes"].values()]
         )),
-        "5. memory: resident size per worker",
-        ("idle", lambda r: _mib(r["memory_idle"]["rss_mib"])),
+        "5. memory: the whole server (every process; PSS, shared pages counted once), then each worker (RSS)",
+        ("whole server: idle / end of run", lambda r: "{:.0f} / {:.0f} MiB".format(
+            r["memory_idle"]["pss_mib"], r["memory_end"]["pss_mib"]
+        )),
+        (f"  x {REFERENCE}'s: idle / end of run", lambda r: _memory(r, run)),
+        ("per worker: idle", lambda r: _mib(r["memory_idle"]["rss_mib"])),
         *[(f"after {name}", lambda r, name=name: _mib(r[name]["rss_mib_after"])) for name in scenarios],
         ("end of run", lambda r: _mib(r["memory_end"]["rss_mib"])),
         f"CPU cores used (server / load generator / other programs; * more than {NOISY_CORES} cores of noise;",

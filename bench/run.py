@@ -12,7 +12,7 @@ from typing import Any
 import bcrypt
 
 from . import scenarios
-from .apps import start_flask, start_naive, start_quartapp
+from .apps import start_flask, start_naive, start_qsecurity, start_quartapp
 from .ceiling import bcrypt_ceiling
 from .machine import code, loop_factory, machine
 from .meter import Meter, quiet_machine, settle
@@ -29,8 +29,9 @@ SCENARIOS: dict[str, Scenario] = {
     "overload-impatient": scenarios.overload_impatient,
     "pages": signed_in_pages,
 }
-# quartapp, then the chapter's Flask app, then the chapter ported to Quart the obvious way.
-APPS = (start_quartapp, start_flask, start_naive)
+# quartapp, then the chapter's Flask app, then the chapter ported to Quart the obvious way, then
+# quart-security, the other async Quart sign-in system, with its own views.
+APPS = (start_quartapp, start_flask, start_naive, start_qsecurity)
 
 
 def ceiling(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
@@ -43,8 +44,9 @@ def ceiling(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
 
 
 def memory(server: Server) -> dict[str, Any]:
+    """The whole server's memory (every process, proportional set size) and each worker's resident size."""
     rss = server.worker_rss()
-    return {"workers": len(rss), "rss_mib": [round(r / 2**20, 1) for r in rss]}
+    return {"workers": len(rss), "rss_mib": [round(r / 2**20, 1) for r in rss], "pss_mib": server.pss_mib()}
 
 
 async def measure(
@@ -64,7 +66,7 @@ async def measure(
             results[server.name][scenario] = result | {
                 "system": meter.result,
                 "before": settled,
-                "rss_mib_after": memory(server)["rss_mib"],
+                **{f"{key}_after": value for key, value in memory(server).items() if key != "workers"},
             }
     for server in servers:
         await settle(server, settings.settle_seconds, 0.0, settings.settle_window)

@@ -14,7 +14,6 @@ from .settings import Settings
 from .summary import summarize_samples, summarize_sign_ins
 
 PASSWORD = "a password of ordinary length"
-PROBE_PATHS = ["/healthz", "/signin"]
 
 
 def names_from(names: list[str], share: float) -> Iterator[str]:
@@ -25,9 +24,7 @@ def names_from(names: list[str], share: float) -> Iterator[str]:
 async def _sign_ins(
     server: Server, settings: Settings, names: Iterator[str], clients: int, seconds: float, manners: str
 ) -> dict[str, Any]:
-    attempts = await sign_in_clients(
-        server.url, server.auth_cookie, names, PASSWORD, clients, seconds, settings.timeout, manners
-    )
+    attempts = await sign_in_clients(server, names, PASSWORD, clients, seconds, settings.timeout, manners)
     return {"clients": clients, "seconds": seconds, "manners": manners} | summarize_sign_ins(attempts, seconds)
 
 
@@ -60,12 +57,11 @@ async def overload_impatient(server: Server, settings: Settings, names: list[str
 
 
 async def flood(server: Server, settings: Settings, names: list[str]) -> dict[str, Any]:
-    """A fixed-rate probe, idle first, then beside a flood of sign-ins that ignore Retry-After."""
+    """A fixed-rate probe of /healthz and the sign-in form, idle first, then beside a flood of impatient sign-ins."""
     idle, seconds = settings.probe_idle_seconds, settings.flood_seconds
+    paths = ["/healthz", server.form.path]
     t0 = time.monotonic()
-    probing = asyncio.create_task(
-        probe(server.url, PROBE_PATHS, settings.probe_rate, idle + seconds, settings.timeout, t0)
-    )
+    probing = asyncio.create_task(probe(server.url, paths, settings.probe_rate, idle + seconds, settings.timeout, t0))
     await asyncio.sleep(idle)
     sign_ins = await _sign_ins(server, settings, names_from(names, 1 / 4), settings.flood_clients, seconds, IMPATIENT)
     samples = await probing
@@ -79,7 +75,7 @@ async def flood(server: Server, settings: Settings, names: list[str]) -> dict[st
         length = idle if phase == "idle" else seconds
         probes[phase] = summarize_samples(chosen, length)
         probes[phase]["paths"] = {
-            path: summarize_samples([s for s in chosen if s.path == path], length) for path in PROBE_PATHS
+            path: summarize_samples([s for s in chosen if s.path == path], length) for path in paths
         }
     return {
         "clients": settings.flood_clients,

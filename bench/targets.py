@@ -11,6 +11,8 @@ PAGE_SHARE = 0.5  # of the trivial route's throughput, in the same process
 # quartapp's signed-in GET / against the chapter's Flask app's: the target, and the goal beyond it.
 REFERENCE = "flask"
 REFERENCE_SHARE, REFERENCE_GOAL = 1.5, 2.0
+# The whole server's memory (every process, shared pages counted once) against the Flask app's.
+MEMORY_SHARE = 1.5
 # Other programs using more than this during a scenario make its figures suspect: the run says so.
 NOISY_CORES = 0.25
 
@@ -96,19 +98,41 @@ def _page_p99(run: Results, name: str, server: Results) -> Verdict:
     return met and home["errors"] == 0, f"{detail}, {home['per_s']:.0f} req/s, {home['errors']} errors"
 
 
-def reference_share(run: Results, server: Results) -> float | None:
-    """Return a server's signed-in GET / rate as a multiple of the Flask app's, if both were measured."""
-    reference = run["servers"].get(REFERENCE, {}).get("pages", {}).get("home", {}).get("per_s")
-    return server["pages"]["home"]["per_s"] / reference if reference else None
+def reference_share(run: Results, server: Results, client: str = "home") -> float | None:
+    """Return a server's signed-in GET / rate as a multiple of the Flask app's (client "home", or "home_wrk")."""
+    reference = (run["servers"].get(REFERENCE, {}).get("pages", {}).get(client) or {}).get("per_s")
+    measured = server["pages"].get(client)
+    return measured["per_s"] / reference if reference and measured else None
 
 
-def _beside_reference(run: Results, name: str, server: Results) -> Verdict:
+def _beside_reference(client: str) -> Check:
+    def check(run: Results, name: str, server: Results) -> Verdict:
+        if name == REFERENCE:
+            return None, "the reference"
+        if client == "home_wrk" and server["pages"].get(client) is None:
+            return None, "wrk is not installed"
+        share = reference_share(run, server, client)
+        if share is None:
+            return False, f"{REFERENCE} GET / not measured"
+        return share >= REFERENCE_SHARE, f"{share:.2f}x {REFERENCE} ({share / REFERENCE_GOAL:.0%} of the way to 2x)"
+
+    return check
+
+
+def memory_share(run: Results, server: Results, when: str) -> float | None:
+    """A server's whole memory (PSS, every process) as a multiple of the Flask app's, "memory_idle" or "memory_end"."""
+    reference = run["servers"].get(REFERENCE, {}).get(when, {}).get("pss_mib")
+    return server[when]["pss_mib"] / reference if reference else None
+
+
+def _memory(run: Results, name: str, server: Results) -> Verdict:
     if name == REFERENCE:
         return None, "the reference"
-    share = reference_share(run, server)
-    if share is None:
-        return False, f"{REFERENCE} GET / not measured"
-    return share >= REFERENCE_SHARE, f"{share:.2f}x {REFERENCE} ({share / REFERENCE_GOAL:.0%} of the way to 2x)"
+    shares = [memory_share(run, server, when) for when in ("memory_idle", "memory_end")]
+    if None in shares:
+        return False, f"{REFERENCE}'s memory not measured"
+    idle, end = (share or 0.0 for share in shares)
+    return max(idle, end) <= MEMORY_SHARE, f"{idle:.2f}x idle, {end:.2f}x at the end"
 
 
 def _beside_trivial(run: Results, name: str, server: Results) -> Verdict:
@@ -138,8 +162,10 @@ TARGETS: list[Target] = [
     *_overload_targets("overload"),
     *_overload_targets("overload-impatient"),
     (f"pages: signed-in GET / p99 <= {PAGE_P99_MS:.0f} ms", "pages", _page_p99),
-    (f"pages: GET / >= {REFERENCE_SHARE} x {REFERENCE}'s GET / req/s", "pages", _beside_reference),
+    (f"pages: GET / >= {REFERENCE_SHARE} x {REFERENCE}'s GET / req/s", "pages", _beside_reference("home")),
+    (f"pages: the same through wrk, >= {REFERENCE_SHARE} x {REFERENCE}'s", "pages", _beside_reference("home_wrk")),
     (f"pages: GET / >= {PAGE_SHARE} x the same process's trivial route", "pages", _beside_trivial),
+    (f"memory: whole server (PSS) <= {MEMORY_SHARE} x {REFERENCE}'s, idle and at the end", "pages", _memory),
 ]  # fmt: skip
 
 

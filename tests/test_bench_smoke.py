@@ -1,11 +1,14 @@
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-# The bench extra (installed by `make test` and `make bench`) brings the baseline and the load generator.
+# The bench extra (installed by `make test` and `make bench`) brings the baselines and the load generator.
 BENCH_EXTRA = [
-    "aiohttp", "psutil", "matplotlib", "flask_login", "flask_wtf", "flask_bcrypt", "flask_sqlalchemy", "gunicorn"
+    "aiohttp", "psutil", "matplotlib", "flask_login", "flask_wtf", "flask_bcrypt", "flask_sqlalchemy", "gunicorn",
+    "quart_security",
 ]  # fmt: skip
 for module in BENCH_EXTRA:
     pytest.importorskip(module, reason=f"{module} is missing: the bench extra is not installed (make test installs it)")
@@ -14,7 +17,7 @@ from bench.cli import main  # noqa: E402
 from bench.run import SCENARIOS  # noqa: E402
 from bench.targets import TARGETS  # noqa: E402
 
-SERVERS = ("quartapp", "flask", "naive")
+SERVERS = ("quartapp", "flask", "naive", "quart-security")
 SIGN_IN_SCENARIOS = ("signin", "signin-impatient", "overload", "overload-impatient")
 TINY = {
     "cost": 4,
@@ -38,7 +41,7 @@ TINY = {
 
 
 def test_bench_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`make bench` shrunk to seconds: all three servers really served, every scenario, table, JSON and chart."""
+    """`make bench` shrunk to seconds: all four servers really served, every scenario, table, JSON and chart."""
     argv = [f"--{name}={value}" for name, value in TINY.items()] + [f"--results={tmp_path}"]
     assert main(argv) == 0
 
@@ -70,7 +73,17 @@ def test_bench_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
         for page in [pages["home"], *pages["routes"].values()]:
             assert page["per_s"] > 0, pages
             assert page["errors"] == 0, pages
+        if shutil.which("wrk"):
+            assert pages["home_wrk"]["per_s"] > 0, pages
+            assert pages["home_wrk"]["errors"] == 0, pages
         assert server["memory_idle"]["rss_mib"]
         assert server["memory_end"]["rss_mib"]
+        # The whole server, every process: more than its largest worker's resident size alone would be.
+        assert server["memory_end"]["pss_mib"] > 0.5 * max(server["memory_end"]["rss_mib"])
         assert len(results["targets"][name]) == len(TARGETS)
-    assert results["servers"]["naive"]["memory_idle"]["workers"] == 2
+    # One worker per core, quartapp as make run serves it and each baseline as its server suggests.
+    for name in SERVERS:
+        assert results["servers"][name]["memory_idle"]["workers"] == os.process_cpu_count()
+    # Each probed its own sign-in form beside /healthz.
+    assert list(results["servers"]["flask"]["flood"]["probe"]["idle"]["paths"]) == ["/healthz", "/signin"]
+    assert list(results["servers"]["quart-security"]["flood"]["probe"]["idle"]["paths"]) == ["/healthz", "/login"]
