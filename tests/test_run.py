@@ -86,9 +86,11 @@ def test_make_run_lets_a_newcomer_verify_and_reset_through_the_outbox(tmp_path):
         assert path.startswith("/reset/")
         assert visitor.request("GET", path)[0] == 303
         # The access log names the page, not its token: only the outbox's own line has the link.
-        lines = log.read_text().splitlines()
-        assert any('"GET /reset/<secret>?t=' in line for line in lines)
-        assert all("mail to me@example.org" in line for line in lines if path in line)
+        deadline = time.monotonic() + 10  # the line is written just after the answer
+        while '"GET /reset/<secret>?t=' not in log.read_text():
+            assert time.monotonic() < deadline, "no access line for the reset page"
+            time.sleep(0.05)
+        assert all("mail to me@example.org" in line for line in log.read_text().splitlines() if path in line)
         new = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
         assert visitor.post_form("/reset/set-password", new, "/reset/set-password")[0] == 303
         signin = {"username": "newcomer", "password": "a brand new passphrase"}
