@@ -1,6 +1,7 @@
 import asyncio
 import sqlite3
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url
@@ -64,6 +65,35 @@ async def test_a_locked_sqlite_database_is_a_503_and_nothing_is_half_written(tmp
             outside.close()
         assert await usernames(app) == []
         assert (await AuthActions(app.test_client()).signup("alice")).status_code == 303
+
+
+def sqlite_error(code: int) -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("database is locked" if code == sqlite3.SQLITE_BUSY else "disk I/O error")
+    error.sqlite_errorcode = code
+    return error
+
+
+@sqlite_only
+async def test_a_lookup_that_meets_a_lock_goes_to_a_thread_and_any_other_error_is_a_503(tmp_path, monkeypatch):
+    async with running_app(tmp_path) as app:
+        visitor = AuthActions(app.test_client())
+        await visitor.signup("alice")
+        reader = app.extensions["db_reader"]
+        read_now = reader._read_now
+        refusals = [sqlite3.SQLITE_BUSY]
+
+        def refuse_once(sql: str, values: list[object]) -> Any:
+            if not refusals:
+                return read_now(sql, values)
+            raise sqlite_error(refusals.pop())
+
+        monkeypatch.setattr(reader, "_read_now", refuse_once)
+        # SQLITE_BUSY on the loop, where nothing may wait: the lookup is made in a thread instead.
+        assert (await visitor.get("/")).status_code == 200
+        assert reader._in_thread is not None
+        refusals.append(sqlite3.SQLITE_IOERR)
+        assert (await visitor.get("/")).status_code == 503
+        assert (await visitor.get("/")).status_code == 200
 
 
 class Relay:
