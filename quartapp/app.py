@@ -4,7 +4,7 @@ from typing import Any
 from flask.sansio.blueprints import Blueprint
 from flask.templating import _default_template_ctx_processor as flask_context_processor
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
-from quart import Quart, Request, Response
+from quart import has_request_context, Quart, Request, request, Response
 from werkzeug.exceptions import NotFound
 
 from . import passwords, security
@@ -12,6 +12,10 @@ from .connection import LimitedRequest, RunToEnd
 from .cookies import SessionInterface
 from .gate import Gate
 from .hasher import Hasher
+
+# url_for's options: a link built with any of them is built anew each time.
+URL_OPTIONS = frozenset({"_anchor", "_external", "_method", "_scheme"})
+URL_CACHE_SIZE = 1024
 
 
 class QuartApp(Quart):
@@ -22,6 +26,7 @@ class QuartApp(Quart):
     request_class = LimitedRequest
     asgi_http_class = RunToEnd
     gate: Gate
+    _urls: dict[tuple[Any, ...], str] | None = None  # links built once, from startup on
     hashing_forms: frozenset[str] = frozenset()  # POST paths whose views are marked @hashes_password
 
     async def asgi_app(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
@@ -41,6 +46,10 @@ class QuartApp(Quart):
     async def startup(self) -> None:
         # Every blueprint is registered by now: the door's list is read off the views' own marks.
         self.hashing_forms = passwords.hashing_forms(self)
+        # Links are built once unless something else may decide them: url_defaults functions,
+        # or routes that depend on the host.
+        fixed = not any(self.url_default_functions.values()) and not self.url_map.host_matching
+        self._urls = {} if fixed and not self.subdomain_matching else None
         await super().startup()
 
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
@@ -51,6 +60,23 @@ class QuartApp(Quart):
         # processor finds no Flask context under Quart. Quart's own (async) one stays.
         for processors in self.template_context_processors.values():
             processors[:] = [processor for processor in processors if processor is not flask_context_processor]
+
+    def url_for(self, endpoint: str, **values: Any) -> str:
+        # A page's fixed links (the menu, the stylesheet) are built anew on every page by
+        # Werkzeug, about 8 µs each. A relative link depends on nothing but its route, its
+        # values and the root path it is served under, so each is built once.
+        if endpoint.startswith(".") or values.keys() & URL_OPTIONS or not has_request_context() or self._urls is None:
+            return super().url_for(endpoint, **values)
+        try:
+            key = (endpoint, request.root_path, *values.items())
+            return self._urls[key]
+        except KeyError:
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()  # a route with many values (ids) must not grow it for ever
+            url = self._urls[key] = super().url_for(endpoint, **values)
+            return url
+        except TypeError:  # a value that cannot be a key
+            return super().url_for(endpoint, **values)
 
     async def send_static_file(self, filename: str) -> Response:
         try:
