@@ -7,7 +7,7 @@ from quart import Quart
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import migrate, sessions, tokens
+from . import sessions, tokens
 from .account_mail import send_verification
 from .db import get_session
 from .forms import SignUpForm
@@ -23,6 +23,10 @@ def init_app(app: Quart) -> None:
     @app.cli.command("migrate")
     def migrate_command() -> None:
         """Bring the database up to date: quartapp's migrations and the application's."""
+        # Here, not at the top: alembic (with mako and pygments, 110 modules) is no part of a
+        # served app, whose every worker would otherwise carry it.
+        from . import migrate
+
         migrate.upgrade(app.config["DATABASE_URL"], app.extensions["migrations"])
 
     @app.cli.command("create-user")
