@@ -7,12 +7,11 @@ from markupsafe import Markup
 from quart import current_app, request, session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
-from wtforms import BooleanField
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.csrf.session import SessionCSRF
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
-from .fields import Email, Hidden, Password, Text
+from .fields import Check, Email, Hidden, Password, Text, Token
 from .models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from .passwords import MAX_PASSWORD_BYTES, password_too_long
 
@@ -26,6 +25,12 @@ def _seconds(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)  # read twice per token, the same every time
 
 
+class SessionTokens(SessionCSRF):
+    """WTForms' session CSRF, its token in quartapp's hidden input."""
+
+    field_class = Token
+
+
 class Form(wtforms.Form):
     """A form whose CSRF token is tied to the visitor's session cookie."""
 
@@ -33,7 +38,7 @@ class Form(wtforms.Form):
 
     class Meta:
         csrf = True
-        csrf_class = SessionCSRF
+        csrf_class = SessionTokens
 
         @property
         def csrf_secret(self) -> bytes:
@@ -92,7 +97,7 @@ def _acceptable_password(form: Form, field: wtforms.Field) -> None:
 class SignInForm(Form):
     username = Text("Username", validators=[DataRequired()])
     password = Password("Password", validators=[DataRequired()])
-    remember = BooleanField("Remember me")
+    remember = Check("Remember me")
 
 
 class SignUpForm(Form):
@@ -138,7 +143,7 @@ async def require_csrf() -> None:
 
 
 # WTForms' own token maker, under the forms' Meta, for a page that needs a token but no form.
-_tokens = SessionCSRF()
+_tokens = SessionTokens()
 _tokens.form_meta = Form.Meta()  # type: ignore[assignment]  # the settings SessionCSRF reads, not a DefaultMeta
 
 
