@@ -48,8 +48,8 @@ class Reader:
                 autocommit = await pooled.execution_options(isolation_level="AUTOCOMMIT")
                 row = (await autocommit.execute(statement, params)).first()
                 return None if row is None else tuple(row)
-        sql, names = _compiled(statement)
-        values = [params[name] for name in names]
+        sql, names, defaults = _compiled(statement)
+        values = [params[name] if name in params else defaults[name] for name in names]
         try:
             rows = self._read_now(sql, values)
         except sqlite3.Error as error:
@@ -104,12 +104,12 @@ def _busy(error: sqlite3.Error) -> bool:
     return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
-_COMPILED: dict[Select[*tuple[Any, ...]], tuple[str, list[str]]] = {}
+_COMPILED: dict[Select[*tuple[Any, ...]], tuple[str, list[str], dict[str, Any]]] = {}
 
 
-def _compiled(statement: Select[*tuple[Any, ...]]) -> tuple[str, list[str]]:
-    """The SQLite text of statement and the names of its parameters in order, compiled once."""
+def _compiled(statement: Select[*tuple[Any, ...]]) -> tuple[str, list[str], dict[str, Any]]:
+    """The SQLite text of statement, its parameters' names in order and their values in it, compiled once."""
     if statement not in _COMPILED:
         compiled = statement.compile(dialect=sqlite.dialect())
-        _COMPILED[statement] = (compiled.string, list(compiled.positiontup or []))
+        _COMPILED[statement] = (compiled.string, list(compiled.positiontup or []), compiled.params)
     return _COMPILED[statement]
