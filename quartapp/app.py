@@ -37,10 +37,13 @@ class QuartApp(Quart):
 
     async def handle_request(self, request: Request) -> Any:
         hasher: Hasher | None = self.extensions.get("hasher")
-        if request.method == "POST" and request.path in self.hashing_forms and hasher and not await hasher.room():
-            # Shed load at the door: a form that would wait too long for bcrypt is refused
-            # before its body is read or a context pushed, so a flood of them costs little.
-            return security.security_headers(self, request, hasher.refusal())
+        if request.method == "POST" and request.path in self.hashing_forms and hasher:
+            if not await hasher.room():
+                # Shed load at the door: a form that would wait too long for bcrypt is refused
+                # before its body is read or a context pushed, so a flood of them costs little.
+                return security.security_headers(self, request, hasher.refusal())
+            with hasher.places():
+                return await super().handle_request(request)
         return await super().handle_request(request)
 
     async def startup(self) -> None:

@@ -6,6 +6,7 @@ import bcrypt
 from quart import current_app, has_request_context, Quart, render_template, request
 
 from .hasher import Hasher, Overloaded
+from .slots import Slots
 
 # bcrypt reads at most 72 bytes and bcrypt 5 raises beyond that; longer passwords are refused
 # at sign-up rather than silently truncated, so no two passwords can share one hash.
@@ -13,18 +14,16 @@ MAX_PASSWORD_BYTES = 72
 
 
 def init_app(app: Quart) -> None:
-    """Own the bcrypt thread pool for the app's serving lifetime."""
+    """Make the machine's hashing slots now, and own a bcrypt thread pool while serving."""
+    # bcrypt releases the GIL, so a slot per core hashes in parallel; more would only queue
+    # inside the OS instead of in the pool. Made with the app, before quartapp-serve forks its
+    # workers, the slots are the whole server's: it never hashes more at once than that.
+    slots = Slots(app.config["HASH_WORKERS"] or os.process_cpu_count() or 1)
 
     @app.before_serving
     async def start_hasher() -> None:
-        # bcrypt releases the GIL, so a thread per core hashes in parallel; more threads would
-        # only queue inside the OS instead of in the pool. The server's worker processes share
-        # the cores, so each takes its part: together they never hash more at once than the
-        # machine can.
         config = app.config
-        cores = os.process_cpu_count() or 1
-        threads = config["HASH_WORKERS"] or max(1, cores // config["SERVER_WORKERS"])
-        hasher = Hasher(threads, config["HASH_MAX_WAIT"], config["HASH_PATIENCE"], config["HASH_NICENESS"])
+        hasher = Hasher(slots, config["HASH_MAX_WAIT"], config["HASH_PATIENCE"], config["HASH_NICENESS"])
         # Unknown usernames are checked against this hash, made at the configured cost, so
         # they take as long as a wrong password and do not reveal which names exist. Making
         # it also gives the first measure of how long a hash takes.

@@ -4,7 +4,6 @@ import threading
 import time
 
 import bcrypt
-import pytest
 
 from quartapp.passwords import hash_password, verify_password
 
@@ -61,7 +60,7 @@ async def test_bcrypt_runs_off_the_event_loop_in_a_bounded_pool(app, monkeypatch
 
 
 async def test_signins_that_would_wait_too_long_are_refused(tmp_path, monkeypatch):
-    from .conftest import AuthActions, running_app
+    from .conftest import AuthActions
 
     # One thread; hashes of about a second each (set below), so one more may wait for it.
     async with running_app(tmp_path, HASH_WORKERS=1, HASH_MAX_WAIT=1.5, HASH_PATIENCE=0.05) as app:
@@ -92,10 +91,3 @@ async def test_signins_that_would_wait_too_long_are_refused(tmp_path, monkeypatc
         release.set()
         assert [(await first).status_code, (await second).status_code] == [303, 303]
         assert app.extensions["hasher"].pending == 0
-
-
-@pytest.mark.parametrize("workers", [1, 2, 64])
-async def test_the_server_workers_share_the_cores_for_hashing(tmp_path, workers):
-    async with running_app(tmp_path, HASH_WORKERS=None, SERVER_WORKERS=workers) as app:
-        # Together they never hash more at once than there are cores, and each hashes at all.
-        assert app.extensions["hasher"].threads == max(1, (os.process_cpu_count() or 1) // workers)
