@@ -90,17 +90,10 @@ def start_naive(folder: Path, cost: int, password_hash: str, names: list[str]) -
     run([BIN / "quart", "--app", "bench.naive:create_app()", "init-db"], env, "quart init-db")
     insert_users(database, "INSERT INTO users (username, password) VALUES (?, ?)", [(n, password_hash) for n in names])
     port = free_port()
-    command: list[str | Path] = [
-        BIN / "hypercorn",
-        "--workers", str(BASELINE_WORKERS),
-        "--worker-class", NAIVE_WORKER_CLASS,
-        "--bind", f"127.0.0.1:{port}",
-        "--access-logfile", "-",
-        "bench.naive:create_app()",
-    ]  # fmt: skip
     return serve(
-        "naive", command, env, port, folder, serving=f"hypercorn, {NAIVE_WORKER_CLASS}, bcrypt on the event loop",
-        auth_cookie="QUART_AUTH", light_route="/plain",
+        "naive", hypercorn("bench.naive:create_app()", port), env, port, folder,
+        serving=f"hypercorn, {NAIVE_WORKER_CLASS}, bcrypt on the event loop", auth_cookie="QUART_AUTH",
+        light_route="/plain",
     )  # fmt: skip
 
 
@@ -124,15 +117,19 @@ def start_qsecurity(folder: Path, cost: int, password_hash: str, names: list[str
         [(n, QSECURITY_EMAIL.format(n), password_hash, uuid.uuid4().hex) for n in names],
     )
     port = free_port()
-    command: list[str | Path] = [
+    return serve(
+        "quart-security", hypercorn("bench.qsecurity:create_app()", port), env, port, folder, form=QSECURITY_FORM,
+        serving=f"hypercorn, {NAIVE_WORKER_CLASS}, bcrypt in a thread", auth_cookie="session", light_route="/plain",
+    )  # fmt: skip
+
+
+def hypercorn(app: str, port: int) -> list[str | Path]:
+    """hypercorn as an obvious deployment runs it: a worker per core, uvloop, the access log on."""
+    return [
         BIN / "hypercorn",
         "--workers", str(BASELINE_WORKERS),
         "--worker-class", NAIVE_WORKER_CLASS,
         "--bind", f"127.0.0.1:{port}",
         "--access-logfile", "-",
-        "bench.qsecurity:create_app()",
+        app,
     ]  # fmt: skip
-    return serve(
-        "quart-security", command, env, port, folder, form=QSECURITY_FORM,
-        serving=f"hypercorn, {NAIVE_WORKER_CLASS}, bcrypt in a thread", auth_cookie="session", light_route="/plain",
-    )  # fmt: skip
