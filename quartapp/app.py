@@ -42,7 +42,7 @@ class QuartApp(Quart):
                 # Shed load at the door: a form that would wait too long for bcrypt is refused
                 # before its body is read or a context pushed, so a flood of them costs little.
                 return security.security_headers(self, request, hasher.refusal())
-            with hasher.places():
+            async with hasher.places():
                 return await super().handle_request(request)
         return await super().handle_request(request)
 

@@ -21,7 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # None: generated once and kept in the instance folder
     "DATABASE_URL": None,  # None: SQLite file in the instance folder
     "BCRYPT_ROUNDS": 12,
-    "HASH_WORKERS": None,  # None: one per core; passwords hashed at once, by the whole server
+    "HASH_WORKERS": None,  # threads hashing per worker; None: twice the worker's share of the cores
+    "SERVER_WORKERS": 1,  # the server's worker processes on this machine (quartapp-serve sets it)
     "HASH_MAX_WAIT": 1.5,  # seconds a hash may wait for a thread; a sign-in that would wait longer gets a 503
     "HASH_PATIENCE": 1.0,  # seconds such a sign-in first waits for room, so a client retrying at once is slowed
     "HASH_NICENESS": 10,  # OS priority of the hashing threads (Linux): pages first, then hashing
@@ -96,9 +97,10 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     window = app.config["RECENT_SIGNIN_WINDOW"]
     if isinstance(window, bool) or not isinstance(window, int | float) or window <= 0:
         raise ConfigurationError(f"RECENT_SIGNIN_WINDOW must be a number of seconds above 0, not {window!r}")
-    slots = app.config["HASH_WORKERS"]
-    if slots is not None and (isinstance(slots, bool) or not isinstance(slots, int) or slots < 1):
-        raise ConfigurationError(f"HASH_WORKERS must be a whole number of at least 1, not {slots!r}")
+    for name in ("HASH_WORKERS", "SERVER_WORKERS"):
+        value = app.config[name]
+        if (value is not None or name == "SERVER_WORKERS") and not _whole_number(value):
+            raise ConfigurationError(f"{name} must be a whole number of at least 1, not {value!r}")
     hosts = app.config["TRUSTED_HOSTS"]
     if not isinstance(hosts, list) or not hosts or not all(isinstance(host, str) and host for host in hosts):
         raise ConfigurationError('TRUSTED_HOSTS must be a JSON list of host names, such as ["auth.example.com"]')
@@ -115,6 +117,10 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
     # Quart-Auth's own expiry check: no signed cookie outlives the longest session.
     app.config["QUART_AUTH_DURATION"] = app.config["REMEMBER_LIFETIME"]
+
+
+def _whole_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _use_base_url(app: Quart) -> None:

@@ -4,7 +4,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import TypeVar
@@ -12,14 +12,10 @@ from typing import TypeVar
 from quart import Response
 from werkzeug.exceptions import ServiceUnavailable
 
-from .slots import Slots
-
 T = TypeVar("T")
 
 # How much each finished hash moves the estimate of how long one takes.
 SMOOTHING = 0.2
-# Seconds between looks at the whole server's queue while a form waits for room.
-ROOM_LOOK = 0.05
 
 
 class Overloaded(ServiceUnavailable):
@@ -29,42 +25,33 @@ class Overloaded(ServiceUnavailable):
 class Hasher:
     """A bounded thread pool for password hashing, with admission control by waiting time.
 
-    The pool's threads hash in the machine's slots, shared by every worker process (see
-    slots.py). A hash is admitted while the wait it would have before a slot takes it stays
-    within max_wait seconds, estimated from the whole server's queue and from how long recent
-    hashes took here: the queue is as long as the machine can clear in that time, whatever
-    the cost setting or the load on its cores.
+    A hash is admitted while the wait it would have before a thread takes it stays within
+    max_wait seconds, estimated from how long recent hashes took: the queue is as long as the
+    machine can clear in that time, whatever the cost setting or the load on its cores.
     """
 
-    def __init__(self, slots: Slots, max_wait: float, patience: float, niceness: int) -> None:
-        # As many threads as slots: however the queue falls between the workers, none waits
-        # for a thread while a slot is free.
-        self.pool = ThreadPoolExecutor(slots.count, "bcrypt", initializer=_lower_priority, initargs=(niceness,))
-        self.slots = slots
+    def __init__(self, threads: int, max_wait: float, patience: float, niceness: int) -> None:
+        self.pool = ThreadPoolExecutor(threads, "bcrypt", initializer=_lower_priority, initargs=(niceness,))
+        self.threads = threads
         self.max_wait = max_wait
         self.patience = patience
+        self.pending = 0  # submitted (or holding a place) and not yet finished
         self.seconds_per_hash = 0.0
         self.refusal_page = ""
         self._room = asyncio.Condition()
 
-    @property
-    def pending(self) -> int:
-        """Hashes submitted by any worker and not yet finished."""
-        return self.slots.pending
-
     def wait(self, pending: int) -> float:
-        """Seconds a hash submitted behind pending others waits before a slot takes it."""
-        ahead = pending - self.slots.count + 1
-        return max(0, ahead) / self.slots.count * self.seconds_per_hash
+        """Seconds a hash submitted behind pending others waits before a thread starts it."""
+        ahead = pending - self.threads + 1
+        return max(0, ahead) / self.threads * self.seconds_per_hash
 
     def full(self) -> bool:
         """Return whether a hash submitted now would wait longer than max_wait."""
-        pending = self.pending
-        return pending >= self.slots.count and self.wait(pending) > self.max_wait
+        return self.pending >= self.threads and self.wait(self.pending) > self.max_wait
 
     def retry_after(self) -> int:
         """Whole seconds until the hashes admitted now are done, at least 1."""
-        return max(1, math.ceil(self.pending / self.slots.count * self.seconds_per_hash))
+        return max(1, math.ceil(self.pending / self.threads * self.seconds_per_hash))
 
     def admit(self) -> None:
         """Raise Overloaded if the queue is full; within a hashing form's request, take a place in it.
@@ -81,11 +68,11 @@ class Hasher:
         if self.full():
             raise Overloaded(retry_after=self.retry_after())
         if place is not None:
-            self.slots.add(1)
+            self.pending += 1
             place[0] = True
 
-    @contextlib.contextmanager
-    def places(self) -> Iterator[None]:
+    @contextlib.asynccontextmanager
+    async def places(self) -> AsyncIterator[None]:
         """Run a hashing form's request: a place admit() takes in the queue is held until its
         first hash, or until the request ends. (Taken once the body has come, so a client that
         sends its form slowly holds none.)"""
@@ -96,23 +83,21 @@ class Hasher:
         finally:
             _place.reset(token)
             if place[0]:  # admitted, never hashed: the place goes back to the queue
-                self.slots.add(-1)
+                self.pending -= 1
+                async with self._room:
+                    self._room.notify()
 
     async def room(self) -> bool:
         """Wait up to patience seconds for the pool to have room; return whether it has."""
+        if not self.full():
+            return True
         # A refusal answered at once invites a client that ignores Retry-After to come straight
         # back: held for a moment, such clients cost the loop a few requests a second, not
-        # hundreds, and the cores stay with hashing. Room is made by this worker's hashes
-        # (which wake the waiters) or another's (seen at the next look).
-        deadline = asyncio.get_running_loop().time() + self.patience
-        while self.full():
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                return False
-            async with self._room:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._room.wait(), min(remaining, ROOM_LOOK))
-        return True
+        # hundreds, and the cores stay with hashing.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.patience), self._room:
+                await self._room.wait_for(lambda: not self.full())
+        return not self.full()
 
     def refusal(self) -> Response:
         """The 503 page for a hashing form submitted while the pool is full."""
@@ -126,27 +111,26 @@ class Hasher:
         else:
             if self.full():
                 raise Overloaded(retry_after=self.retry_after())
-            self.slots.add(1)
+            self.pending += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self.pool, self._timed, func, *args)
         finally:
-            self.slots.add(-1)
+            self.pending -= 1
             async with self._room:
                 self._room.notify()
 
     def _timed(self, func: Callable[..., T], *args: object) -> T:
-        with self.slots.taken():
-            started = time.perf_counter()
-            try:
-                return func(*args)
-            finally:
-                # Measured in the thread: a machine whose cores are busy elsewhere hashes slower,
-                # and the queue it admits shrinks to match.
-                elapsed = time.perf_counter() - started
-                if self.seconds_per_hash:
-                    self.seconds_per_hash += SMOOTHING * (elapsed - self.seconds_per_hash)
-                else:
-                    self.seconds_per_hash = elapsed
+        started = time.perf_counter()
+        try:
+            return func(*args)
+        finally:
+            # Measured in the thread: a machine whose cores are busy elsewhere (other workers'
+            # hashes too) hashes slower, and the queue it admits shrinks to match.
+            elapsed = time.perf_counter() - started
+            if self.seconds_per_hash:
+                self.seconds_per_hash += SMOOTHING * (elapsed - self.seconds_per_hash)
+            else:
+                self.seconds_per_hash = elapsed
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

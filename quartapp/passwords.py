@@ -1,12 +1,12 @@
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import bcrypt
 from quart import current_app, has_request_context, Quart, render_template, request
 
 from .hasher import Hasher, Overloaded
-from .slots import Slots
 
 # bcrypt reads at most 72 bytes and bcrypt 5 raises beyond that; longer passwords are refused
 # at sign-up rather than silently truncated, so no two passwords can share one hash.
@@ -14,16 +14,12 @@ MAX_PASSWORD_BYTES = 72
 
 
 def init_app(app: Quart) -> None:
-    """Make the machine's hashing slots now, and own a bcrypt thread pool while serving."""
-    # bcrypt releases the GIL, so a slot per core hashes in parallel; more would only queue
-    # inside the OS instead of in the pool. Made with the app, before quartapp-serve forks its
-    # workers, the slots are the whole server's: it never hashes more at once than that.
-    slots = Slots(app.config["HASH_WORKERS"] or os.process_cpu_count() or 1)
+    """Own the bcrypt thread pool for the app's serving lifetime."""
 
     @app.before_serving
     async def start_hasher() -> None:
         config = app.config
-        hasher = Hasher(slots, config["HASH_MAX_WAIT"], config["HASH_PATIENCE"], config["HASH_NICENESS"])
+        hasher = Hasher(hash_threads(config), config["HASH_MAX_WAIT"], config["HASH_PATIENCE"], config["HASH_NICENESS"])
         # Unknown usernames are checked against this hash, made at the configured cost, so
         # they take as long as a wrong password and do not reveal which names exist. Making
         # it also gives the first measure of how long a hash takes.
@@ -35,6 +31,20 @@ def init_app(app: Quart) -> None:
     @app.after_serving
     async def stop_hasher() -> None:
         app.extensions.pop("hasher").shutdown()
+
+
+def hash_threads(config: Mapping[str, Any]) -> int:
+    """Threads hashing at once in each worker: HASH_WORKERS, else the worker's share of the cores, twice.
+
+    bcrypt releases the GIL, so threads hash in parallel. A worker's share of the cores alone
+    would leave a core idle whenever new connections fall unevenly (one worker refusing
+    sign-ins while another's thread has nothing to do); twice its share lets one worker's
+    queue use a core another leaves idle, and still never puts more than twice the machine's
+    cores to hashing at once (the OS shares them; slower hashes shrink each queue to match).
+    """
+    threads: int | None = config["HASH_WORKERS"]
+    cores = os.process_cpu_count() or 1
+    return threads or min(cores, 2 * math.ceil(cores / config["SERVER_WORKERS"]))
 
 
 def _hash(password: bytes, rounds: int) -> bytes:

@@ -1,19 +1,15 @@
 import asyncio
 import contextlib
-import os
 import threading
-import time
-import warnings
 
 import pytest
 
 from quartapp.hasher import Hasher, Overloaded
-from quartapp.slots import Slots
 
 
 @pytest.fixture
 async def hasher():
-    hasher = Hasher(Slots(2), max_wait=1.5, patience=0.2, niceness=0)
+    hasher = Hasher(threads=2, max_wait=1.5, patience=0.2, niceness=0)
     yield hasher
     hasher.shutdown()
 
@@ -22,7 +18,7 @@ def test_the_queue_holds_what_the_threads_clear_within_max_wait(hasher):
     hasher.seconds_per_hash = 0.3  # two threads: 6.7 hashes a second
     admitted = 0
     while not hasher.full():
-        hasher.slots.add(1)
+        hasher.pending += 1
         admitted += 1
     assert admitted == 2 + 10  # two hashing, and ten that each start within 1.5 s
     assert hasher.wait(hasher.pending - 1) <= 1.5 < hasher.wait(hasher.pending)
@@ -31,9 +27,9 @@ def test_the_queue_holds_what_the_threads_clear_within_max_wait(hasher):
 
 def test_slower_hashes_shorten_the_queue(hasher):
     hasher.seconds_per_hash = 1.5  # a cost twice as high, or cores busy elsewhere
-    hasher.slots.add(4)
+    hasher.pending = 4
     assert hasher.full()
-    hasher.slots.add(-1)
+    hasher.pending = 3
     assert not hasher.full()
 
 
@@ -47,7 +43,7 @@ async def test_hash_times_are_measured_in_the_thread(hasher):
 
 async def test_a_full_pool_refuses_at_once(hasher):
     hasher.seconds_per_hash = 10.0
-    hasher.slots.add(2)
+    hasher.pending = 2
     with pytest.raises(Overloaded) as refused:
         await hasher.run(lambda: None)
     assert refused.value.retry_after == 10
@@ -68,51 +64,17 @@ async def test_a_form_that_finds_the_pool_full_waits_for_room_up_to_its_patience
     await asyncio.gather(*running)
 
 
-def test_the_slots_are_shared_with_the_processes_forked_after_them():
-    slots = Slots(1)  # as the app makes them, before quartapp-serve forks its workers
-    held, done = os.pipe()
-    with warnings.catch_warnings():
-        # Threads other tests left behind are not the child's business: it only counts and exits.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        child = os.fork()
-    if child == 0:  # a worker: it queues a hash and hashes it
-        slots.add(1)
-        with slots.taken():
-            os.write(done, b"x")
-            time.sleep(1)
-        slots.add(-1)
-        os._exit(0)
-    os.read(held, 1)
-    assert slots.pending == 1  # another worker's queue counts here
-    assert not slots._free.acquire(timeout=0.2)  # and its hash holds the only slot
-    os.waitpid(child, 0)
-    assert slots.pending == 0
-    assert slots._free.acquire(timeout=1)
-
-
-async def test_another_workers_finished_hash_makes_room_for_a_waiting_form():
-    hasher = Hasher(Slots(1), max_wait=0.1, patience=2, niceness=0)
-    hasher.seconds_per_hash = 1.0
-    hasher.slots.add(2)  # queued by the other worker: full here
-    waiting = asyncio.create_task(hasher.room())
-    await asyncio.sleep(0.2)
-    assert not waiting.done()
-    hasher.slots.add(-2)  # done there: nothing wakes this worker but its own look
-    assert await asyncio.wait_for(waiting, 1)
-    hasher.shutdown()
-
-
 async def test_admission_takes_a_place_the_first_hash_uses_or_the_request_gives_back(hasher):
     hasher.seconds_per_hash = 1.0  # two slots: room for two hashes and one more waiting 0.5 s
     hasher.max_wait = 0.5
-    with hasher.places():
+    async with hasher.places():
         hasher.admit()  # the form passed: its place is held while it asks the database
         assert hasher.pending == 1
         hasher.admit()  # asking again takes no second place
         assert hasher.pending == 1
         await hasher.run(lambda: None)  # its hash takes the place instead of queueing anew
         assert hasher.pending == 0
-    with hasher.places():
+    async with hasher.places():
         hasher.admit()
     assert hasher.pending == 0  # throttled, say: it never hashed, and its place went back
 
@@ -120,9 +82,9 @@ async def test_admission_takes_a_place_the_first_hash_uses_or_the_request_gives_
 async def test_forms_that_find_room_together_take_the_places_there_are_not_more(hasher):
     hasher.seconds_per_hash, hasher.max_wait = 1.0, 0.5  # room for three: two hashing, one waiting
     outcomes = []
-    with contextlib.ExitStack() as requests:
+    async with contextlib.AsyncExitStack() as requests:
         for _ in range(5):  # five forms that were held for room, all let in by it at once
-            requests.enter_context(hasher.places())  # each its own request, all still running
+            await requests.enter_async_context(hasher.places())  # each its own request, all still running
             try:
                 hasher.admit()
                 outcomes.append("admitted")

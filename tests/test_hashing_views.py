@@ -29,8 +29,7 @@ async def test_the_door_guards_exactly_the_views_that_hash(app):
 async def test_every_hashing_form_is_refused_at_the_door_before_its_body_is_read(tmp_path):
     async with running_app(tmp_path, HASH_PATIENCE=0.01) as app:
         hasher = app.extensions["hasher"]
-        hasher.seconds_per_hash = 10.0
-        hasher.slots.add(hasher.slots.count)  # nothing more may queue
+        hasher.seconds_per_hash, hasher.pending = 10.0, hasher.threads  # nothing more may queue
         client = app.test_client()
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Content-Length": "12"}
 
@@ -46,7 +45,7 @@ async def test_every_hashing_form_is_refused_at_the_door_before_its_body_is_read
             assert refusal.status_code == 503, path
             assert int(refusal.headers["Retry-After"]) >= 1, path
             assert refusal.headers["Connection"] == "close", path  # the body never came
-        hasher.slots.add(-hasher.slots.count)
+        hasher.pending = 0
 
 
 async def test_a_view_that_hashes_unmarked_gets_a_runtime_error(tmp_path):

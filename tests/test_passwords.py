@@ -4,8 +4,9 @@ import threading
 import time
 
 import bcrypt
+import pytest
 
-from quartapp.passwords import hash_password, verify_password
+from quartapp.passwords import hash_password, hash_threads, verify_password
 
 from .conftest import running_app
 
@@ -91,3 +92,10 @@ async def test_signins_that_would_wait_too_long_are_refused(tmp_path, monkeypatc
         release.set()
         assert [(await first).status_code, (await second).status_code] == [303, 303]
         assert app.extensions["hasher"].pending == 0
+
+
+@pytest.mark.parametrize(("cores", "workers", "threads"), [(2, 1, 2), (2, 2, 2), (8, 8, 2), (8, 3, 6), (64, 4, 32)])
+def test_each_worker_hashes_in_twice_its_share_of_the_cores(monkeypatch, cores, workers, threads):
+    monkeypatch.setattr(os, "process_cpu_count", lambda: cores)
+    assert hash_threads({"HASH_WORKERS": None, "SERVER_WORKERS": workers}) == threads
+    assert hash_threads({"HASH_WORKERS": 3, "SERVER_WORKERS": workers}) == 3

@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         config, workers = load_config(args)
+        # Read by the app as SERVER_WORKERS: how many processes share the cores (and bcrypt's threads).
+        os.environ["QUARTAPP_SERVER_WORKERS"] = str(workers)
         # Created once, here, before the workers are forked: they share its imported code
         # instead of each importing its own copy. The app opens nothing until it starts
         # serving (Quart's before_serving), which each worker does for itself.
