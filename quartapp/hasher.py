@@ -1,4 +1,5 @@
 import asyncio
+import collections
 import contextlib
 import math
 import os
@@ -39,6 +40,7 @@ class Hasher:
         self.seconds_per_hash = 0.0
         self.refusal_page = ""
         self._room = asyncio.Condition()
+        self._waiting: collections.deque[float] = collections.deque()  # when each queued hash came
 
     def wait(self, pending: int) -> float:
         """Seconds a hash submitted behind pending others waits before a thread starts it."""
@@ -47,7 +49,14 @@ class Hasher:
 
     def full(self) -> bool:
         """Return whether a hash submitted now would wait longer than max_wait."""
-        return self.pending >= self.threads and self.wait(self.pending) > self.max_wait
+        if self.pending < self.threads:
+            return False
+        # The estimate follows hashes that have finished; a queue whose oldest hash has already
+        # waited max_wait (the cores taken by the event loops, say) is full whatever it says.
+        waiting = self._waiting
+        return self.wait(self.pending) > self.max_wait or bool(
+            waiting and time.monotonic() - waiting[0] > self.max_wait
+        )
 
     def retry_after(self) -> int:
         """Whole seconds until the hashes admitted now are done, at least 1."""
@@ -112,6 +121,7 @@ class Hasher:
             if self.full():
                 raise Overloaded(retry_after=self.retry_after())
             self.pending += 1
+        self._waiting.append(time.monotonic())
         try:
             return await asyncio.get_running_loop().run_in_executor(self.pool, self._timed, func, *args)
         finally:
@@ -120,6 +130,7 @@ class Hasher:
                 self._room.notify()
 
     def _timed(self, func: Callable[..., T], *args: object) -> T:
+        self._waiting.popleft()  # the pool starts its jobs in the order they came
         started = time.perf_counter()
         try:
             return func(*args)

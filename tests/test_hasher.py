@@ -92,3 +92,19 @@ async def test_forms_that_find_room_together_take_the_places_there_are_not_more(
                 outcomes.append("refused")  # before asking the database anything
         assert outcomes == ["admitted"] * 3 + ["refused"] * 2
     assert hasher.pending == 0
+
+
+async def test_a_queue_whose_oldest_hash_has_waited_max_wait_is_full_whatever_the_estimate():
+    hasher = Hasher(threads=1, max_wait=0.2, patience=0, niceness=0)
+    hasher.seconds_per_hash = 0.001  # the estimate: a queue of hundreds clears at once
+    release = threading.Event()
+    running = asyncio.create_task(hasher.run(release.wait, 5))  # the thread is taken (a starved core)
+    queued = asyncio.create_task(hasher.run(lambda: None))
+    await asyncio.sleep(0.05)
+    assert not hasher.full()
+    await asyncio.sleep(0.25)  # the queued hash has now waited longer than max_wait
+    assert hasher.full()
+    release.set()
+    await asyncio.gather(running, queued)
+    assert not hasher.full()
+    hasher.shutdown()
