@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 
 import click
 from quart import Quart
+from sqlalchemy import make_url
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -27,7 +28,10 @@ def init_app(app: Quart) -> None:
         # served app, whose every worker would otherwise carry it.
         from . import migrate
 
-        migrate.upgrade(app.config["DATABASE_URL"], app.extensions["migrations"])
+        url = app.config["DATABASE_URL"]
+        heads = migrate.upgrade(url, app.extensions["migrations"])
+        shown = make_url(url).render_as_string(hide_password=True)
+        click.echo(f"Database {shown}: up to date ({', '.join(heads)})")
 
     @app.cli.command("create-user")
     @click.argument("username")

@@ -1,5 +1,7 @@
+import logging
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +13,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from .gate import normalize
 
 DAY = 24 * 60 * 60
+
+log = logging.getLogger(__name__)
 
 
 class ConfigurationError(ValueError):
@@ -108,6 +112,14 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     _use_base_url(app)
 
     instance = Path(app.instance_path)
+    if not (app.config["DATABASE_URL"] and app.config["SECRET_KEY"]) and _inside_virtualenv(instance):
+        # Quart's default for an installed package: every account would go with the virtualenv.
+        log.warning(
+            "The instance folder %s, which keeps the SQLite database and the secret key, is inside "
+            "the virtualenv: recreating it deletes every account. Set QUARTAPP_INSTANCE_PATH to a "
+            "folder outside it.",
+            instance,
+        )
     if not app.config["DATABASE_URL"]:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite+aiosqlite:///{instance / 'quartapp.sqlite3'}"
@@ -117,6 +129,10 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
     # Quart-Auth's own expiry check: no signed cookie outlives the longest session.
     app.config["QUART_AUTH_DURATION"] = app.config["REMEMBER_LIFETIME"]
+
+
+def _inside_virtualenv(path: Path) -> bool:
+    return sys.prefix != sys.base_prefix and path.resolve().is_relative_to(Path(sys.prefix).resolve())
 
 
 def _whole_number(value: object) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 SCRIPTS = Path(__file__).parent / "migrations"
 VERSIONS = SCRIPTS / "versions"
@@ -26,9 +27,12 @@ def alembic_config(url: str, locations: Sequence[str | Path] = ()) -> Config:
     return config
 
 
-def upgrade(url: str, locations: Sequence[str | Path] = ()) -> None:
-    """Bring the database at url up to every branch's newest revision (run outside an event loop)."""
-    command.upgrade(alembic_config(url, locations), "heads")
+def upgrade(url: str, locations: Sequence[str | Path] = ()) -> list[str]:
+    """Bring the database at url up to every branch's newest revision (run outside an event loop);
+    return those revisions."""
+    config = alembic_config(url, locations)
+    command.upgrade(config, "heads")
+    return sorted(ScriptDirectory.from_config(config).get_heads())
 
 
 def _escaped(path: str | Path) -> str:

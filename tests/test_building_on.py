@@ -2,6 +2,7 @@
 own blueprint, its own tests signed in through quartapp's pytest plugin."""
 
 import os
+import re
 import shutil
 import site
 import sqlite3
@@ -15,57 +16,23 @@ import pytest
 
 from .serving import ROOT
 
-# A project as its README would have someone write it: a factory, a blueprint, a test.
-HELLO = {
-    "pyproject.toml": """
-        [build-system]
-        requires = ["setuptools>=69"]
-        build-backend = "setuptools.build_meta"
+# What the README's "Building on quartapp" shows, block by block: each fenced block whose first
+# line is a comment naming a file of the project.
+DOCUMENTED = ("pyproject.toml", "hello/__init__.py", "tests/test_hello.py")
 
-        [project]
-        name = "hello"
-        version = "1.0"
-        dependencies = ["quartapp[testing]"]
-
-        [tool.setuptools.package-data]
-        hello = ["templates/*.html"]
-
-        [tool.pytest.ini_options]
-        asyncio_mode = "auto"
-        asyncio_default_fixture_loop_scope = "function"
-        quartapp_app = "hello:create_app"
-    """,
-    "hello/__init__.py": """
-        import quartapp
-        from quart import Blueprint
-
-        bp = Blueprint("hello", __name__, template_folder="templates")
-
-
-        @bp.get("/hello")
-        @quartapp.login_required
-        async def hello():
-            user = await quartapp.signed_in_user()
-            return f"Hello, {user.username}!"
-
-
-        def create_app(test_config=None, **options):
-            return quartapp.create_app(test_config, blueprints=[bp], **options)
-    """,
+# Beside it, what the README describes in words: a layout of the project's own, and a check that
+# the tests ran against the installed copy.
+EXTRA = {
     "hello/templates/base.html": """
         {% extends "quartapp/base.html" %}
         {% block site_name %}Hello{% endblock %}
     """,
-    "tests/test_hello.py": """
+    "tests/test_installed.py": """
         import quartapp
 
 
-        async def test_hello_greets_the_signed_in_user(client, signed_in):
-            assert (await client.get("/hello")).headers["Location"] == "/signin?next=/hello"
-            await signed_in(client, "alice")
-            response = await client.get("/hello")
-            assert await response.get_data(as_text=True) == "Hello, alice!"
-            assert "site-packages" in quartapp.__file__  # the installed copy, not the checkout
+        def test_quartapp_is_the_installed_copy():
+            assert "site-packages" in quartapp.__file__
 
 
         async def test_quartapp_pages_wear_the_projects_layout(client):
@@ -73,6 +40,36 @@ HELLO = {
             assert "<title>Sign in · Hello</title>" in page
     """,
 }
+
+
+def documented_project() -> dict[str, str]:
+    """The files of the README's example project, as the README shows them."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Building on quartapp", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```[a-z]*\n# (\S+)\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    files = {name: text for name, text in blocks if name in DOCUMENTED}
+    assert set(files) == set(DOCUMENTED), f"the README shows {sorted(files)} of {DOCUMENTED}"
+    return files | EXTRA
+
+
+# A sign-up with an address through the installed copy's own pages, its mail sent by SMTP.
+SIGN_UP = """
+import asyncio
+
+import quartapp
+from quartapp.testing import submit
+
+
+async def main():
+    app = quartapp.create_app()
+    async with app.test_app():  # its shutdown waits for the mail being sent
+        form = {"username": "alice", "password": "correct horse battery staple", "email": "alice@example.org"}
+        response = await submit(app.test_client(), "/signup", form | {"confirm": form["password"]})
+        assert response.status_code == 303, response.status_code
+
+
+asyncio.run(main())
+"""
 
 
 # What a checkout holds that is not the project: never copied into the one installed.
@@ -138,12 +135,37 @@ def test_the_installed_copy_holds_every_file_of_the_package(venv):
     assert files(installed) == files(ROOT / "quartapp")
 
 
-def test_a_new_project_adds_a_blueprint_and_tests_it_signed_in(venv, tmp_path):
-    project = write_project(tmp_path / "hello", HELLO)
+def test_the_installed_copy_mails_a_verification_link(venv, tmp_path, mailbox):
+    settings = {"QUARTAPP_INSTANCE_PATH": str(tmp_path / "instance"), "QUARTAPP_SMTP_URL": mailbox.url,
+                "QUARTAPP_BASE_URL": "http://localhost:8000"}  # fmt: skip
+    result = in_project(venv, tmp_path, "-m", "quart", "--app", "quartapp", "migrate", **settings)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (tmp_path / "sign_up.py").write_text(SIGN_UP)
+    result = in_project(venv, tmp_path, "sign_up.py", **settings)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [received] = mailbox.wait_blocking(1)
+    assert received.recipients == ["alice@example.org"]
+    assert received.message["Subject"] == "Verify your email address"
+    assert received.link.startswith("http://localhost:8000/verify/")
+
+
+def test_an_instance_folder_inside_the_virtualenv_is_warned_about(venv, tmp_path):
+    result = in_project(venv, tmp_path, "-m", "quart", "--app", "quartapp", "migrate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is inside the virtualenv: recreating it deletes every account" in result.stderr
+    assert f"{venv.resolve()}/var/quartapp-instance/quartapp.sqlite3: up to date" in result.stdout
+    elsewhere = in_project(venv, tmp_path, "-m", "quart", "--app", "quartapp", "migrate",
+                           QUARTAPP_INSTANCE_PATH=str(tmp_path / "instance"))  # fmt: skip
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert "virtualenv" not in elsewhere.stderr
+
+
+def test_the_documented_project_installs_and_passes_its_tests(venv, tmp_path):
+    project = write_project(tmp_path / "hello", documented_project())
     pip(venv, "--no-deps", project)
     result = in_project(venv, project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout
 
 
 def test_the_notes_example_passes_its_tests_and_migrates_its_table(venv, tmp_path):

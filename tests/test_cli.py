@@ -2,7 +2,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
+from quartapp.migrate import VERSIONS
 from quartapp.testing.databases import execute
 
 from .conftest import AuthActions, make_app
@@ -10,10 +12,12 @@ from .conftest import AuthActions, make_app
 PASSWORD = "correct horse battery"
 
 
-def migrated(app) -> None:
+def migrated(app) -> str:
     """Migrate the app's database as `quart --app quartapp migrate` does."""
     result = app.test_cli_runner().invoke(args=["migrate"])
     assert result.exit_code == 0, result.output
+    output: str = result.output
+    return output
 
 
 @pytest.fixture
@@ -44,6 +48,16 @@ async def signed_in_twice(app) -> None:
     async with app.test_app():
         for _ in range(2):
             await AuthActions(app.test_client()).signin("alice")
+
+
+def test_migrate_says_which_database_it_brought_up_to_date(tmp_path):
+    app = make_app(tmp_path)
+    url = make_url(app.config["DATABASE_URL"])
+    newest = max(path.name.partition("_")[0] for path in VERSIONS.glob("0*.py"))
+    for _ in range(2):  # and says so again when there was nothing to do
+        output = migrated(app)
+        assert output == f"Database {url.render_as_string(hide_password=True)}: up to date ({newest})\n"
+    assert not url.password or url.password not in output
 
 
 async def test_create_user_reads_the_password_from_stdin(cli_app):
