@@ -18,7 +18,8 @@ class LimitedBody(Body):
     """A request body that stops at MAX_CONTENT_LENGTH as it arrives, not once complete.
 
     Quart checks a declared Content-Length up front but buffers a chunked body whole before
-    comparing: a client could stream gigabytes into memory.
+    comparing: a client could stream gigabytes into memory. (Quart's private names used here
+    and below are listed in internals.py.)
     """
 
     received = 0

@@ -107,7 +107,8 @@ class Auth(QuartAuth):
         return loaded
 
     async def _template_context(self) -> dict[str, AuthUser]:  # type: ignore[override]
-        # Async: Quart runs a synchronous context processor in a thread, a trip per page.
+        # Quart-Auth's private context processor (see internals.py), made async: Quart runs a
+        # synchronous one in a thread, a trip per page.
         return {"current_user": self.load_user()}
 
 
