@@ -11,6 +11,7 @@ from . import sessions
 from .db import get_session
 from .forms import new_csrf_secret
 from .models import User
+from .random_tokens import token_digest
 from .security import audit, client_address
 from .users import current_user, CurrentUser
 
@@ -42,9 +43,9 @@ async def sign_in(user: User, *, remember: bool) -> None:
     # rather than by whichever page comes next.
     new_csrf_secret()
     login_user(CurrentUser(token), remember=remember)
-    audit("signin.success", username_key=user.username_key, session_id=sessions.token_hash(token), remember=remember)
+    audit("signin.success", username_key=user.username_key, session_id=token_digest(token), remember=remember)
 
 
 async def end_current_session() -> None:
     if current_user.auth_id is not None:
-        await sessions.end(get_session(), sessions.token_hash(current_user.auth_id))
+        await sessions.end(get_session(), token_digest(current_user.auth_id))

@@ -1,5 +1,3 @@
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, UTC
 from typing import NamedTuple
@@ -11,15 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .db import get_session, rowcount
 from .lookup import Reader
 from .models import AuthSession, User, USER_AGENT_MAX_LENGTH, utcnow
+from .random_tokens import new_token, token_digest
 
 # Last-seen time, address and browser are written at most this often per session, so a
 # busy signed-in visitor costs one write a minute, not one per request.
 TOUCH_INTERVAL = timedelta(minutes=1)
-
-
-def token_hash(token: str) -> str:
-    """Return the id under which the session named by a cookie token is stored."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _lifetimes(remember: bool) -> tuple[timedelta, timedelta]:
@@ -32,13 +26,12 @@ def _lifetimes(remember: bool) -> tuple[timedelta, timedelta]:
 
 async def start(db: AsyncSession, user: User, *, remember: bool, address: str, user_agent: str) -> str:
     """Add a session row for user and return the token that names it (the cookie's auth_id)."""
-    # 256 random bits: guessing a live session is hopeless, whatever the number of sessions.
-    token = secrets.token_urlsafe(32)
+    token, session_id = new_token()
     now = utcnow()
     absolute, _ = _lifetimes(remember)
     db.add(
         AuthSession(
-            id=token_hash(token),
+            id=session_id,
             user=user,
             remember=remember,
             created_at=now,
@@ -100,7 +93,7 @@ def _utc(value: datetime | str) -> datetime:
 
 async def resolve(reader: Reader, token: str, *, address: str, user_agent: str) -> SignedIn | None:
     """Return who the live session named by token belongs to, recording its use."""
-    session_id = token_hash(token)
+    session_id = token_digest(token)
     row = await reader.first(_RESOLVE, session_id=session_id)
     if row is None:
         return None

@@ -1,4 +1,3 @@
-import hashlib
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -10,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import rowcount
 from .models import Throttle, username_key, utcnow
+from .random_tokens import token_digest
 from .security import address_network
 
 
@@ -126,7 +126,7 @@ def wait_message(seconds: int) -> str:
 
 
 def _key(name: str) -> str:
-    return hashlib.sha256(name.encode()).hexdigest()
+    return token_digest(name)
 
 
 async def delete_stale(db: AsyncSession) -> int:

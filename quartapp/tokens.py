@@ -1,5 +1,3 @@
-import hashlib
-import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
@@ -7,27 +5,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import rowcount
 from .models import AccountToken, User, utcnow
+from .random_tokens import new_token, token_digest
 
 RESET = "reset"
 VERIFY = "verify"
-
-
-def token_hash(token: str) -> str:
-    """Return the id under which the token of a mailed link is stored."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def issue(db: AsyncSession, user: User, purpose: str, email_key: str, lifetime: float) -> str:
     """Void the user's outstanding tokens for purpose, add a new one and return it (the link's secret)."""
     # Only the newest link works: a mailbox read later cannot replay an older one.
     await void(db, user.id, purpose)
-    # 256 random bits, not an HMAC of account state: nothing to forge, and the row makes it
-    # single-use and revocable on its own, whatever else about the account changes.
-    token = secrets.token_urlsafe(32)
+    # Random, not an HMAC of account state: nothing to forge, and the row makes it single-use
+    # and revocable on its own, whatever else about the account changes.
+    token, token_id = new_token()
     now = utcnow()
     db.add(
         AccountToken(
-            id=token_hash(token),
+            id=token_id,
             user_id=user.id,
             purpose=purpose,
             email_key=email_key,
@@ -41,7 +35,7 @@ async def issue(db: AsyncSession, user: User, purpose: str, email_key: str, life
 
 async def find(db: AsyncSession, token: str, purpose: str, *, usable: bool = True) -> AccountToken | None:
     """Return the token's row (with its user) if it exists for purpose, and, if usable, is unused and unexpired."""
-    statement = select(AccountToken).where(AccountToken.id == token_hash(token), AccountToken.purpose == purpose)
+    statement = select(AccountToken).where(AccountToken.id == token_digest(token), AccountToken.purpose == purpose)
     if usable:
         statement = statement.where(AccountToken.used_at.is_(None), AccountToken.expires_at > utcnow())
     return await db.scalar(statement)
@@ -54,7 +48,7 @@ async def consume(db: AsyncSession, token: str, purpose: str) -> bool:
     statement = (
         update(AccountToken)
         .where(
-            AccountToken.id == token_hash(token),
+            AccountToken.id == token_digest(token),
             AccountToken.purpose == purpose,
             AccountToken.used_at.is_(None),
             AccountToken.expires_at > utcnow(),

@@ -5,8 +5,6 @@ WebAuthn ceremony's challenge live here: the cookie holds only the token, the ro
 means, and taking a challenge deletes its row, so it works once, at whichever worker.
 """
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from quart import session
@@ -15,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import rowcount
 from ..models import utcnow
+from ..random_tokens import new_token, token_digest
 from .models import Challenge
 
 SIGNIN = "signin"  # password checked; data: "remember" or ""
@@ -25,10 +24,10 @@ PASSKEY_REGISTER = "passkey.register"
 async def issue(db: AsyncSession, purpose: str, lifetime: float, *, user_id: int | None = None, data: str = "") -> None:
     """Start purpose for this visitor, replacing one it had; flushed, not committed."""
     if (old := session.pop(_name(purpose), None)) is not None:
-        await db.execute(delete(Challenge).where(Challenge.id == _hash(str(old))))
-    token = secrets.token_urlsafe(32)
+        await db.execute(delete(Challenge).where(Challenge.id == token_digest(str(old))))
+    token, challenge_id = new_token()
     expires_at = utcnow() + timedelta(seconds=lifetime)
-    db.add(Challenge(id=_hash(token), purpose=purpose, user_id=user_id, data=data, expires_at=expires_at))
+    db.add(Challenge(id=challenge_id, purpose=purpose, user_id=user_id, data=data, expires_at=expires_at))
     await db.flush()
     session[_name(purpose)] = token
 
@@ -38,7 +37,7 @@ async def current(db: AsyncSession, purpose: str) -> Challenge | None:
     token = session.get(_name(purpose))
     if not isinstance(token, str):
         return None
-    row = await db.get(Challenge, _hash(token))
+    row = await db.get(Challenge, token_digest(token))
     if row is None or row.purpose != purpose or row.expires_at <= utcnow():
         return None
     return row
@@ -56,7 +55,7 @@ async def take(db: AsyncSession, purpose: str) -> Challenge | None:
 async def drop(db: AsyncSession, purpose: str) -> None:
     """Forget this visitor's challenge for purpose, if any."""
     if (token := session.pop(_name(purpose), None)) is not None:
-        await db.execute(delete(Challenge).where(Challenge.id == _hash(str(token))))
+        await db.execute(delete(Challenge).where(Challenge.id == token_digest(str(token))))
 
 
 async def delete_expired(db: AsyncSession) -> int:
@@ -65,7 +64,3 @@ async def delete_expired(db: AsyncSession) -> int:
 
 def _name(purpose: str) -> str:
     return f"challenge.{purpose}"
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,6 +1,5 @@
 """Recovery codes: ten single-use codes that sign in instead of a second factor, shown once."""
 
-import hashlib
 import secrets
 
 from sqlalchemy import delete, func, select, update
@@ -8,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import rowcount
 from ..models import User, utcnow
+from ..random_tokens import token_digest
 from ..security import audit
 from .models import RecoveryCode
 from .notices import notify
@@ -20,16 +20,12 @@ def _normalized(code: str) -> str:
     return "".join(code.lower().split()).replace("-", "")
 
 
-def _hash(code: str) -> str:
-    return hashlib.sha256(_normalized(code).encode()).hexdigest()
-
-
 async def renew(db: AsyncSession, user_id: int) -> list[str]:
     """Replace the user's codes with COUNT new ones and return them (the only time they are shown)."""
     await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     # 16 characters of 31: 79 bits each, so the stored SHA-256 cannot be searched back.
     codes = ["-".join("".join(secrets.choice(ALPHABET) for _ in range(4)) for _ in range(4)) for _ in range(COUNT)]
-    db.add_all(RecoveryCode(user_id=user_id, code_hash=_hash(code)) for code in codes)
+    db.add_all(RecoveryCode(user_id=user_id, code_hash=token_digest(_normalized(code))) for code in codes)
     await db.flush()
     return codes
 
@@ -40,7 +36,11 @@ async def use(db: AsyncSession, user_id: int, code: str) -> bool:
         return False
     statement = (
         update(RecoveryCode)
-        .where(RecoveryCode.user_id == user_id, RecoveryCode.code_hash == _hash(code), RecoveryCode.used_at.is_(None))
+        .where(
+            RecoveryCode.user_id == user_id,
+            RecoveryCode.code_hash == token_digest(_normalized(code)),
+            RecoveryCode.used_at.is_(None),
+        )
         .values(used_at=utcnow())
     )
     return await rowcount(db, statement) == 1

@@ -15,6 +15,7 @@ from ..cookies import cookie_name, secure_cookies
 from ..db import get_session
 from ..models import add_user, get_user_by_username, is_valid_username, normalize_username, utcnow
 from ..passwords import hash_password
+from ..random_tokens import token_digest
 
 BCRYPT_ALPHABET = "./" + string.ascii_uppercase + string.ascii_lowercase + string.digits
 
@@ -60,9 +61,9 @@ async def sign_in(
         token = await sessions.start(db, user, remember=remember, address="127.0.0.1", user_agent="quartapp.testing")
         if not recent:
             window = timedelta(seconds=app.config["RECENT_SIGNIN_WINDOW"])
-            await sessions.mark_verified(db, sessions.token_hash(token), at=utcnow() - 2 * window)
+            await sessions.mark_verified(db, token_digest(token), at=utcnow() - 2 * window)
         await db.commit()
-        auth_user = TestUser(user.id, user.username, sessions.token_hash(token))
+        auth_user = TestUser(user.id, user.username, token_digest(token))
     auth = next(extension for extension in app.extensions["QUART_AUTH"] if extension.singleton)
     async with app.test_request_context("/"):  # the name and flags a test client's request gets
         name, secure = cookie_name(app.config["QUART_AUTH_COOKIE_NAME"]), secure_cookies()
