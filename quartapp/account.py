@@ -3,14 +3,13 @@ from functools import lru_cache
 
 from quart import Blueprint, flash, redirect, render_template, url_for
 from quart_auth import login_required, logout_user
-from sqlalchemy import update
 from ua_parser import parse
 from werkzeug.wrappers import Response
 
-from . import sessions, tokens
+from . import sessions
 from .db import get_session
 from .forms import ButtonForm, CSRFError, NewPasswordForm, require_csrf, RevokeSessionForm
-from .models import User
+from .password_change import replace_password
 from .passwords import hash_password, hashes_password
 from .reauth import recent_signin_required
 from .security import audit
@@ -85,10 +84,7 @@ async def password_submit() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         db = get_session()
         new_hash = await hash_password(form.password.data)
-        await db.execute(update(User).where(User.id == user.user_id).values(password_hash=new_hash))
-        # Whoever knew the old password may hold a session: end all but this one.
-        revoked = await sessions.end_all(db, user.user_id, keep=user.session_id)
-        await tokens.void(db, user.user_id, tokens.RESET)  # a reset link mailed earlier is void now
+        revoked = await replace_password(db, user.user_id, new_hash, keep_session=user.session_id)
         await db.commit()
         audit("password.changed", username_key=user.username_key, session_id=user.session_id, revoked=revoked)
         await flash("Your password was changed and your other sessions were signed out.")

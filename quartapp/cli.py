@@ -14,6 +14,7 @@ from .db import get_session
 from .forms import SignUpForm
 from .mfa import second_factors
 from .models import add_user, get_user_by_username, User, utcnow
+from .password_change import replace_password
 from .passwords import hash_password
 from .security import audit
 
@@ -68,9 +69,7 @@ def init_app(app: Quart) -> None:
             user = await _existing_user(username)
             _checked_form(user.username, password)
             db = get_session()
-            user.password_hash = await hash_password(password)
-            revoked = await sessions.end_all(db, user.id)
-            await tokens.void(db, user.id, tokens.RESET)
+            revoked = await replace_password(db, user.id, await hash_password(password))
             await db.commit()
             audit("password.changed", username_key=user.username_key, via="cli", revoked=revoked)
             return revoked

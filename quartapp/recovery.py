@@ -5,11 +5,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
-from . import account_mail, mail, sessions, throttle, tokens
+from . import account_mail, mail, throttle, tokens
 from .db import get_session
 from .fields import Email
 from .forms import Form, NewPasswordForm
 from .models import AccountToken, User, utcnow
+from .password_change import replace_password
 from .passwords import hash_password, hashes_password
 from .security import audit, client_address, no_referrer
 
@@ -93,11 +94,8 @@ async def set_password_submit() -> Response | Page:
         await db.rollback()
         audit("reset.rejected", username_key=username_key, reason="used")
         return await _invalid(400)
-    await db.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
-    await tokens.void(db, user.id, tokens.RESET)
-    # Whoever had the old password, or a session, is out; the owner is not throttled for
-    # an attacker's guesses either.
-    revoked = await sessions.end_all(db, user.id)
+    revoked = await replace_password(db, user.id, new_hash)
+    # The owner is not throttled for an attacker's guesses either.
     await throttle.forget_failures(db, user.username)
     verified = await _verify(db, user, row.email_key)
     await db.commit()
