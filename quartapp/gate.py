@@ -5,7 +5,7 @@ from typing import Any
 from hypercorn.typing import ASGISendCallable, HTTPScope, Scope, WebsocketScope
 from werkzeug.http import parse_date
 
-from .security import CONTENT_SECURITY_POLICY, strict_transport_security
+from .security import header_values
 
 # A host name or IPv4 address, or an IPv6 literal in brackets, then an optional port.
 HOST_PATTERN = re.compile(r"([a-z0-9.-]{1,253}|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0-9]{1,5}))?")
@@ -61,9 +61,7 @@ class Gate:
         names = [normalize(name) for name in config["TRUSTED_HOSTS"]]
         self.exact = frozenset(name.removeprefix(".") for name in names)
         self.suffixes = tuple(name for name in names if name.startswith("."))  # ".example.com": subdomains
-        hsts = strict_transport_security(config)
-        self.hsts = None if hsts is None else (b"strict-transport-security", hsts.encode())
-        self.hsts_always = config["COOKIE_SECURE"] is True
+        self.config = config
 
     def allows_host(self, scope: HTTPScope | WebsocketScope) -> bool:
         # Exactly one Host header (RFC 9112 section 3.2), naming a listed host. Absolute links
@@ -92,16 +90,9 @@ class Gate:
 
     async def _bad_request(self, scope: HTTPScope, send: ASGISendCallable, reason: str) -> None:
         body = REFUSAL_PAGE.format(reason=reason).encode()
-        headers = [
-            (b"content-type", b"text/html; charset=utf-8"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"same-origin"),
-            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-            (b"cache-control", b"no-store"),
-        ]
-        if self.hsts is not None and (self.hsts_always or scope["scheme"] == "https"):
-            headers.append(self.hsts)
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+        secure = scope["scheme"] == "https"
+        headers += [(n.lower().encode(), v.encode()) for n, v in header_values(self.config, secure=secure, html=True)]
         if scope["http_version"] in ("1.0", "1.1"):
             # The body of a refused request is never read, and hypercorn closes a connection whose
             # answer came first without a word: say so, so the client does not send more on it.

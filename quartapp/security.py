@@ -83,17 +83,26 @@ def strict_transport_security(config: Mapping[str, Any]) -> str | None:
     return None if max_age is None else f"max-age={max_age}"
 
 
-def security_headers(app: Quart, request: Request, response: Response) -> Response:
-    """Add the headers every response of the app carries."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    hsts = strict_transport_security(app.config)
-    if hsts is not None and (request.is_secure or app.config["COOKIE_SECURE"] is True):
-        response.headers["Strict-Transport-Security"] = hsts
-    if response.mimetype == "text/html":
+def header_values(config: Mapping[str, Any], *, secure: bool, html: bool) -> list[tuple[str, str]]:
+    """The headers every response carries, as (name, value): the app's pages and the gate's refusals."""
+    values = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin")]
+    hsts = strict_transport_security(config)
+    if hsts is not None and (secure or config["COOKIE_SECURE"] is True):
+        values.append(("Strict-Transport-Security", hsts))
+    if html:
         # No inline script or style, no plugins and no framing: injected markup can neither
         # run nor be dressed up, and no other site can overlay these forms (clickjacking).
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        values.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         # Every page shows who is signed in or carries a CSRF token: never keep a copy.
-        response.headers["Cache-Control"] = "no-store"
+        values.append(("Cache-Control", "no-store"))
+    return values
+
+
+def security_headers(app: Quart, request: Request, response: Response) -> Response:
+    """Add the headers every response of the app carries (a page's own Referrer-Policy stays)."""
+    for name, value in header_values(app.config, secure=request.is_secure, html=response.mimetype == "text/html"):
+        if name == "Referrer-Policy":
+            response.headers.setdefault(name, value)
+        else:
+            response.headers[name] = value
     return response

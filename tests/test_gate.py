@@ -166,3 +166,13 @@ async def test_double_slashes_are_not_redirected_to_an_absolute_url(client):
     response = await client.get("/static//style.css")
     assert response.status_code == 404
     assert "Location" not in response.headers
+
+
+async def test_a_refusal_carries_the_security_headers_of_a_page(client):
+    names = ["X-Content-Type-Options", "Referrer-Policy", "Strict-Transport-Security", "Content-Security-Policy",
+             "Cache-Control"]  # fmt: skip
+    page = await client.get("/signin", scheme="https")
+    refused = await client.open("/signin", headers=Headers({"Host": "evil.example"}), scheme="https")
+    assert refused.status_code == 400
+    assert page.headers["Strict-Transport-Security"] == "max-age=63072000"
+    assert [refused.headers.get(name) for name in names] == [page.headers.get(name) for name in names]
