@@ -1,5 +1,6 @@
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, UTC
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, select, String, TypeDecorator
@@ -25,8 +26,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-def utcnow() -> datetime:
+def system_time() -> datetime:
     return datetime.now(UTC)
+
+
+# Where the time comes from. Every module asks utcnow(), which reads this at each call, so a
+# test that replaces it (the `clock` fixture) moves the time for all of them at once.
+time_source: Callable[[], datetime] = system_time
+
+
+def utcnow() -> datetime:
+    return time_source()
 
 
 class Model(DeclarativeBase):

@@ -157,15 +157,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    for module in (
-        "quartapp.sessions",
-        "quartapp.throttle",
-        "quartapp.tokens",
-        "quartapp.emails",
-        "quartapp.reauth",
-        "quartapp.mfa.challenges",
-    ):
-        monkeypatch.setattr(f"{module}.utcnow", clock)
+    monkeypatch.setattr("quartapp.models.time_source", clock)
     return clock
 
 
