@@ -16,11 +16,11 @@ import pytest
 
 from .serving import ROOT
 
-# What the README's "Building on quartapp" shows, block by block: each fenced block whose first
-# line is a comment naming a file of the project.
+# What docs/building-on.md shows, block by block: each fenced block whose first line is a
+# comment naming a file of the project.
 DOCUMENTED = ("pyproject.toml", "hello/__init__.py", "tests/test_hello.py")
 
-# Beside it, what the README describes in words: a layout of the project's own, and a check that
+# Beside it, what the page describes in words: a layout of the project's own, and a check that
 # the tests ran against the installed copy.
 EXTRA = {
     "hello/templates/base.html": """
@@ -43,12 +43,11 @@ EXTRA = {
 
 
 def documented_project() -> dict[str, str]:
-    """The files of the README's example project, as the README shows them."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Building on quartapp", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"^```[a-z]*\n# (\S+)\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    """The files of the documented example project, as docs/building-on.md shows them."""
+    page = (ROOT / "docs" / "building-on.md").read_text()
+    blocks = re.findall(r"^```[a-z]*\n# (\S+)\n(.*?)^```", page, re.MULTILINE | re.DOTALL)
     files = {name: text for name, text in blocks if name in DOCUMENTED}
-    assert set(files) == set(DOCUMENTED), f"the README shows {sorted(files)} of {DOCUMENTED}"
+    assert set(files) == set(DOCUMENTED), f"docs/building-on.md shows {sorted(files)} of {DOCUMENTED}"
     return files | EXTRA
 
 
