@@ -27,7 +27,7 @@ async def send_verification(user_id: int, address: str) -> None:
     audit(
         "email.verification_sent", username_key=user.username_key, address=address, domain=user.email.rpartition("@")[2]
     )
-    link = f"{current_app.config['BASE_URL']}/verify/{token}"
+    link = mail.external_url("emails.verify", token=token)
     await mail.deliver(await mail.compose("verify", user.email, "Verify your email address", link, user=user))
 
 
@@ -50,7 +50,7 @@ async def send_reset(address: str, client: str) -> None:
             audit("reset.requested", username_key=user.username_key, address=client, sent=False, reason="disabled")
             continue
         token = await tokens.issue(db, user, tokens.RESET, key, current_app.config["RESET_TOKEN_LIFETIME"])
-        link = f"{current_app.config['BASE_URL']}/reset/{token}"
+        link = mail.external_url("recovery.reset_link", token=token)
         minutes = current_app.config["RESET_TOKEN_LIFETIME"] // 60
         # To the stored address, never the typed one: a look-alike spelling (Django's
         # CVE-2019-19844) cannot redirect an account's reset link to someone else's mailbox.

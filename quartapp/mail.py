@@ -71,6 +71,14 @@ def smtp_options(url: str) -> dict[str, Any]:
     }
 
 
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link to endpoint for a mail, built from the app's routes under BASE_URL."""
+    # Never from a request's Host, which a client chooses: a reset link must reach this site.
+    base = urlsplit(current_app.config["BASE_URL"])
+    routes = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return routes.build(endpoint, values, force_external=True)
+
+
 async def compose(template: str, to: str, subject: str, link: str | None = None, **context: Any) -> Mail:
     """Build a plain text and HTML message from templates mail/<template>.txt and .html."""
     config = current_app.config

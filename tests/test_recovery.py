@@ -365,3 +365,16 @@ async def test_each_step_is_audited_without_a_token_or_password(mail_app, mailbo
     assert sorted((e["username_key"] or "", e["sent"]) for e in requested) == [("", False), ("alice", True)]
     secrets = [r.link.rsplit("/", 1)[1] for r in (await mailbox.wait(3))[:2]]  # the verify and reset links
     assert not any(secret in line or NEW in line or PASSWORD in line for secret in secrets for line in lines)
+
+
+async def test_links_keep_the_path_base_url_serves_under(tmp_path, mailbox):
+    settings = {"SMTP_URL": mailbox.url, "BASE_URL": "https://example.com/accounts", "MAIL_RETRY_DELAY": 0.05}
+    async with running_app(tmp_path, **settings) as app:
+        auth = AuthActions(app.test_client())
+        await auth.signup("alice", email="alice@example.org")
+        await auth.post("/reset", {"email": "alice@example.org"}, token_from="/reset")
+        received = await mailbox.wait(2)
+        assert sorted(r.link.rpartition("/")[0] for r in received) == [
+            "https://example.com/accounts/reset",
+            "https://example.com/accounts/verify",
+        ]
