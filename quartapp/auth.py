@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from .account_mail import schedule_verification
+from .answers import too_many
 from .credentials import authenticate
 from .db import get_session
 from .forms import csrf_input, require_csrf, SignInForm, SignUpForm
@@ -16,7 +17,6 @@ from .mfa.second_factors import needs_second_factor
 from .models import add_user
 from .passwords import hash_password, hashes_password
 from .security import audit
-from .throttle import wait_message
 from .users import current_user
 
 bp = Blueprint("auth", __name__)
@@ -48,8 +48,9 @@ async def signin_submit() -> Response | tuple[str, int] | tuple[str, int, dict[s
             await sign_in(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")), 303)
         if wait:
-            form.form_errors.append(f"Too many failed sign-ins. {wait_message(wait)}")
-            return await render_template("auth/signin.html", form=form), 429, {"Retry-After": str(wait)}
+            message, retry_after = too_many("Too many failed sign-ins.", wait)
+            form.form_errors.append(message)
+            return await render_template("auth/signin.html", form=form), 429, retry_after
         form.form_errors.append(INVALID_CREDENTIALS)
     return await render_template("auth/signin.html", form=form), form.status_code
 

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired
 
 from . import mail, tokens
 from .account_mail import schedule_verification
+from .answers import Page
 from .db import get_session, rowcount
 from .fields import Email
 from .forms import ButtonForm, Form, require_csrf
@@ -17,8 +18,6 @@ from .users import signed_in_user
 
 bp = Blueprint("emails", __name__)
 bp.after_request(no_referrer)  # a /verify/<token> page must not hand its URL to anyone
-
-Page = str | tuple[str, int] | tuple[str, int, dict[str, str]]
 
 
 class ChangeEmailForm(Form):

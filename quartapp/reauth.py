@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
 from . import sessions
+from .answers import too_many
 from .credentials import authenticate
 from .db import get_session
 from .fields import Password
@@ -20,7 +21,6 @@ from .models import utcnow
 from .passwords import hashes_password
 from .security import audit
 from .sessions import SignedIn
-from .throttle import wait_message
 from .users import signed_in_user
 
 bp = Blueprint("reauth", __name__)
@@ -79,8 +79,9 @@ async def reauthenticate_submit() -> Response | tuple[str, int] | tuple[str, int
     if form.validate_on_submit():
         verified, wait = await authenticate(user.username, form.password.data)
         if wait:
-            form.form_errors.append(f"Too many failed attempts. {wait_message(wait)}")
-            return await render_template("auth/reauthenticate.html", form=form), 429, {"Retry-After": str(wait)}
+            message, retry_after = too_many("Too many failed attempts.", wait)
+            form.form_errors.append(message)
+            return await render_template("auth/reauthenticate.html", form=form), 429, retry_after
         if verified is not None:
             db = get_session()
             await sessions.mark_verified(db, user.session_id)

@@ -6,6 +6,7 @@ from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
 from . import account_mail, mail, throttle, tokens
+from .answers import Page
 from .db import get_session
 from .fields import Email
 from .forms import Form, NewPasswordForm
@@ -16,8 +17,6 @@ from .security import audit, client_address, no_referrer
 
 bp = Blueprint("recovery", __name__)
 bp.after_request(no_referrer)  # a reset link must not reach another site through Referer
-
-Page = str | tuple[str, int]
 
 
 class ResetRequestForm(Form):

@@ -2,11 +2,12 @@
 
 from quart import Blueprint, current_app, request
 
+from ..answers import too_many
 from ..db import get_session
 from ..login import safe_next, sign_in
 from ..models import User
 from ..security import audit
-from ..throttle import Limits, wait_message
+from ..throttle import Limits
 from . import passkey_options, passkeys
 from .passkey_http import Json, json_body, json_view, site
 from .passkeys import PasskeyError
@@ -67,7 +68,7 @@ async def _pending() -> tuple[User, Limits, int]:
 async def second_factor_options() -> Json:
     user, _, wait = await _pending()
     if wait:
-        return {"error": f"Too many failed attempts. {wait_message(wait)}"}, 429, {"Retry-After": str(wait)}
+        return _throttled(wait)
     return await passkey_options.authentication_options(get_session(), site(), user)
 
 
@@ -77,7 +78,7 @@ async def second_factor_verify() -> Json:
     body, db, rp = await json_body(), get_session(), site()
     user, limits, wait = await _pending()
     if wait:
-        return {"error": f"Too many failed attempts. {wait_message(wait)}"}, 429, {"Retry-After": str(wait)}
+        return _throttled(wait)
     try:
         await passkeys.authenticate(db, rp, body.get("credential"), user)
     except PasskeyError:
@@ -92,3 +93,8 @@ async def second_factor_verify() -> Json:
     await db.commit()
     audit("second_factor.success", username_key=user.username_key, via="passkey")
     return {"redirect": response.headers["Location"]}
+
+
+def _throttled(wait: int) -> Json:
+    message, retry_after = too_many("Too many failed attempts.", wait)
+    return {"error": message}, 429, retry_after

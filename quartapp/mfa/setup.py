@@ -5,6 +5,7 @@ from sqlalchemy import update
 from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
+from ..answers import Page
 from ..db import get_session, rowcount
 from ..fields import Password, Text
 from ..forms import ButtonForm, Form, require_csrf
@@ -19,7 +20,6 @@ bp = Blueprint("two_factor", __name__)
 
 SETUP = "totp.setup"
 SETUP_LIFETIME = 15 * 60
-Page = str | tuple[str, int] | tuple[str, int, dict[str, str]]
 
 
 class ConfirmForm(Form):

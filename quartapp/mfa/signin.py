@@ -4,13 +4,13 @@ from quart import Blueprint, current_app, flash, redirect, render_template, requ
 from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.wrappers import Response
 
+from ..answers import too_many
 from ..db import get_session
 from ..fields import Text
 from ..forms import Form
 from ..login import safe_next, sign_in
 from ..models import User
 from ..security import audit
-from ..throttle import wait_message
 from . import challenges, recovery_codes, totp
 from .second_factors import attempt_limits, has_passkeys
 
@@ -78,8 +78,9 @@ async def second_factor_submit() -> Response | str | tuple[str, int] | tuple[str
     limits = attempt_limits(user)
     if wait := await limits.wait(db):
         audit("second_factor.throttled", username_key=user.username_key, retry_after=wait)
-        form.form_errors.append(f"Too many wrong codes. {wait_message(wait)}")
-        return await _page(db, user, form), 429, {"Retry-After": str(wait)}
+        message, retry_after = too_many("Too many wrong codes.", wait)
+        form.form_errors.append(message)
+        return await _page(db, user, form), 429, retry_after
     code = form.code.data
     if totp.looks_like_code(code):
         accepted, via = user.totp_secret is not None and await totp.accept(db, user, code), "totp"

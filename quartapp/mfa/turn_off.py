@@ -4,6 +4,7 @@ from quart import Blueprint, flash, redirect, render_template, url_for
 from sqlalchemy import update
 from werkzeug.wrappers import Response
 
+from ..answers import Page, too_many
 from ..credentials import authenticate
 from ..db import get_session
 from ..forms import CSRFError, require_csrf
@@ -11,11 +12,10 @@ from ..models import User
 from ..passwords import hashes_password
 from ..reauth import recent_signin_required
 from ..security import audit
-from ..throttle import wait_message
 from . import recovery_codes, totp
 from .notices import notify
 from .second_factors import account, attempt_limits, drop_codes_if_unneeded, needs_second_factor
-from .setup import DisableForm, Page
+from .setup import DisableForm
 
 bp = Blueprint("two_factor_changes", __name__)
 
@@ -33,7 +33,7 @@ async def disable() -> Response | Page:
         return redirect(url_for("two_factor.overview"), 303)
     limits = attempt_limits(user)
     if wait := await limits.wait(db):
-        await flash(f"Too many failed attempts. {wait_message(wait)}")
+        await flash(too_many("Too many failed attempts.", wait)[0])
         return redirect(url_for("two_factor.overview"), 303)
     proved = bool(form.code.data) and await totp.accept(db, user, form.code.data)
     if not proved and form.password.data and form.recovery_code.data:
