@@ -74,11 +74,14 @@ class Hasher:
         place = _place.get()
         if place is not None and place[0]:
             return
-        if self.full():
-            raise Overloaded(retry_after=self.retry_after())
+        self._refuse_if_full()
         if place is not None:
             self.pending += 1
             place[0] = True
+
+    def _refuse_if_full(self) -> None:
+        if self.full():
+            raise Overloaded(retry_after=self.retry_after())
 
     @contextlib.asynccontextmanager
     async def places(self) -> AsyncIterator[None]:
@@ -118,8 +121,7 @@ class Hasher:
         if place is not None and place[0]:
             place[0] = False  # the place admit() took in the queue is this hash's
         else:
-            if self.full():
-                raise Overloaded(retry_after=self.retry_after())
+            self._refuse_if_full()
             self.pending += 1
         self._waiting.append(time.monotonic())
         try:

@@ -103,12 +103,16 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     venv = tmp_path_factory.mktemp("outside") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
-    [packages] = list((venv / "lib").glob("python3*/site-packages"))
-    (packages / "dependencies.pth").write_text("".join(f"{path}\n" for path in site.getsitepackages()))
+    (site_packages(venv) / "dependencies.pth").write_text("".join(f"{path}\n" for path in site.getsitepackages()))
     # From a copy: building in place would leave build/ in the checkout, and a stale build/ would be installed.
     checkout = shutil.copytree(ROOT, venv.parent / "quartapp", ignore=shutil.ignore_patterns(*LOCAL))
     pip(venv, "--no-deps", checkout)
     return venv
+
+
+def site_packages(venv: Path) -> Path:
+    [packages] = list((venv / "lib").glob("python3*/site-packages"))
+    return packages
 
 
 def write_project(folder: Path, files: dict[str, str]) -> Path:
@@ -121,8 +125,7 @@ def write_project(folder: Path, files: dict[str, str]) -> Path:
 def test_the_installed_copy_holds_every_file_of_the_package(venv):
     # Templates of every kind (mails are .txt), static files, migrations: left out of the wheel,
     # a file fails only when a page or a mail needs it.
-    [packages] = list((venv / "lib").glob("python3*/site-packages"))
-    installed = packages / "quartapp"
+    installed = site_packages(venv) / "quartapp"
 
     def files(root: Path) -> set[str]:
         return {
