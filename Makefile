@@ -60,11 +60,12 @@ run: migrate
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff (lint and format) and mypy, as configured in pyproject.toml; CI runs it before the tests.
+# ruff (lint and format), mypy and the import layers, as configured in pyproject.toml; CI runs it first.
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)

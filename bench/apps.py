@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, UTC
 from pathlib import Path
 
-from quartapp.models import username_key
+from quartapp.db.models import username_key
 from tests.serving import free_port
 
 from .servers import BIN, clean_env, insert_users, run, serve, Server, SignInForm

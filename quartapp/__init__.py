@@ -2,22 +2,24 @@
 
 from quart_auth import login_required
 
-from .db import get_session
+from .auth_sessions import SignedIn
+from .current_user import current_user, signed_in_user
+from .db.engine import get_session
+from .db.models import Model, UTCDateTime, utcnow
 from .factory import create_app
 from .forms import Form
-from .models import Model
 from .reauth import recent_signin_required
-from .sessions import SignedIn
-from .users import current_user, signed_in_user
 
 __all__ = [
     "Form",
     "Model",
     "SignedIn",
+    "UTCDateTime",
     "create_app",
     "current_user",
     "get_session",
     "login_required",
     "recent_signin_required",
     "signed_in_user",
+    "utcnow",
 ]

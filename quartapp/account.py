@@ -6,14 +6,14 @@ from quart_auth import login_required, logout_user
 from ua_parser import parse
 from werkzeug.wrappers import Response
 
-from . import sessions
-from .db import get_session
+from . import auth_sessions
+from .audit import audit
+from .current_user import signed_in_user
+from .db.engine import get_session
 from .forms import ButtonForm, CSRFError, NewPasswordForm, require_csrf, RevokeSessionForm
 from .password_change import replace_password
 from .passwords import hash_password, hashes_password
 from .reauth import recent_signin_required
-from .security import audit
-from .users import signed_in_user
 
 bp = Blueprint("account", __name__)
 
@@ -25,7 +25,7 @@ async def sessions_page() -> str:
     user = await signed_in_user()
     return await render_template(
         "account/sessions.html",
-        sessions=await sessions.list_for_user(get_session(), user.user_id),
+        sessions=await auth_sessions.list_for_user(get_session(), user.user_id),
         current_id=user.session_id,
         revoke_form=RevokeSessionForm(),
         others_form=ButtonForm(),
@@ -40,7 +40,7 @@ async def revoke_session() -> Response:
     if not form.validate_on_submit():
         raise CSRFError()
     user = await signed_in_user()
-    if await sessions.end(get_session(), form.session_id.data, user_id=user.user_id):
+    if await auth_sessions.end(get_session(), form.session_id.data, user_id=user.user_id):
         await get_session().commit()
         audit("session.revoked", username_key=user.username_key, session_id=form.session_id.data)
     if form.session_id.data == user.session_id:
@@ -56,7 +56,7 @@ async def revoke_other_sessions() -> Response:
     """Sign out every session of the user but this one."""
     await require_csrf()
     user = await signed_in_user()
-    count = await sessions.end_all(get_session(), user.user_id, keep=user.session_id)
+    count = await auth_sessions.end_all(get_session(), user.user_id, keep=user.session_id)
     await get_session().commit()
     audit("session.revoked", username_key=user.username_key, session_id=user.session_id, others=count)
     await flash(f"Signed out {count} other session{'' if count == 1 else 's'}.")

@@ -7,11 +7,12 @@ from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart import has_request_context, Quart, Request, request, Response
 from werkzeug.exceptions import NotFound
 
-from . import passwords, security
-from .connection import LimitedRequest, RunToEnd
-from .cookies import SessionInterface
-from .gate import Gate
+from . import passwords
 from .hasher import Hasher
+from .web.connection import LimitedRequest, RunToEnd
+from .web.cookies import SessionInterface
+from .web.gate import Gate
+from .web.headers import security_headers
 
 # url_for's options: a link built with any of them is built anew each time.
 URL_OPTIONS = frozenset({"_anchor", "_external", "_method", "_scheme"})
@@ -41,7 +42,7 @@ class QuartApp(Quart):
             if not await hasher.room():
                 # Shed load at the door: a form that would wait too long for bcrypt is refused
                 # before its body is read or a context pushed, so a flood of them costs little.
-                return security.security_headers(self, request, hasher.refusal())
+                return security_headers(self, request, hasher.refusal())
             async with hasher.places():
                 return await super().handle_request(request)
         return await super().handle_request(request)

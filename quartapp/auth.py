@@ -1,27 +1,36 @@
+"""Sign-up, sign-in, sign-out, and the password asked again before a sensitive change (/reauthenticate)."""
+
 from collections.abc import Callable
 
 from markupsafe import Markup
 from quart import Blueprint, redirect, render_template, request, session, url_for
-from quart_auth import logout_user
+from quart_auth import login_required, logout_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
+from wtforms.validators import DataRequired
 
-from .account_mail import schedule_verification
+from . import auth_sessions
 from .answers import too_many
+from .audit import audit
 from .credentials import authenticate
-from .db import get_session
-from .forms import csrf_input, require_csrf, SignInForm, SignUpForm
+from .current_user import current_user, signed_in_user
+from .db.engine import get_session
+from .db.models import add_user
+from .fields import Password
+from .forms import csrf_input, Form, require_csrf, SignInForm, SignUpForm
 from .login import end_current_session, safe_next, sign_in
 from .mfa import signin as second_step
-from .mfa.second_factors import needs_second_factor
-from .models import add_user
+from .mfa.factors import needs_second_factor
 from .passwords import hash_password, hashes_password
-from .security import audit
-from .users import current_user
+from .recovery.mails import schedule_verification
 
 bp = Blueprint("auth", __name__)
 
 INVALID_CREDENTIALS = "Invalid username or password."
+
+
+class ReauthenticateForm(Form):
+    password = Password("Password", validators=[DataRequired()])
 
 
 async def redirect_to_signin(error: Exception) -> Response:
@@ -101,6 +110,36 @@ async def signout() -> Response:
     return response
 
 
+@bp.get("/reauthenticate")
+@login_required
+async def reauthenticate() -> str:
+    return await render_template("auth/reauthenticate.html", form=ReauthenticateForm())
+
+
+@bp.post("/reauthenticate")
+@hashes_password
+@login_required
+async def reauthenticate_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Check the signed-in user's password (throttled like a sign-in), then go back to `next`."""
+    user = await signed_in_user()
+    form = await ReauthenticateForm.from_request()
+    if form.validate_on_submit():
+        verified, wait = await authenticate(user.username, form.password.data)
+        if wait:
+            message, retry_after = too_many("Too many failed attempts.", wait)
+            form.form_errors.append(message)
+            return await render_template("auth/reauthenticate.html", form=form), 429, retry_after
+        if verified is not None:
+            db = get_session()
+            await auth_sessions.mark_verified(db, user.session_id)
+            await db.commit()
+            audit("signin.reauthenticated", username_key=user.username_key, session_id=user.session_id)
+            return redirect(safe_next(request.args.get("next")), 303)
+        form.password.errors.append("That is not your password.")
+    return await render_template("auth/reauthenticate.html", form=form), form.status_code
+
+
 @bp.app_context_processor
-async def signout_form() -> dict[str, Callable[[], Markup]]:
+async def template_csrf_input() -> dict[str, Callable[[], Markup]]:
+    """Every template may call csrf_input(): the sign-out button in the header needs it."""
     return {"csrf_input": csrf_input}

@@ -8,15 +8,16 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import sessions, tokens
-from .account_mail import send_verification
-from .db import get_session
+from . import auth_sessions
+from .audit import audit
+from .db.engine import get_session
+from .db.models import add_user, get_user_by_username, User, utcnow
 from .forms import SignUpForm
-from .mfa import second_factors
-from .models import add_user, get_user_by_username, User, utcnow
+from .mfa import factors
 from .password_change import replace_password
 from .passwords import hash_password
-from .security import audit
+from .recovery import tokens
+from .recovery.mails import send_verification
 
 
 def init_app(app: Quart) -> None:
@@ -27,7 +28,7 @@ def init_app(app: Quart) -> None:
         """Bring the database up to date: quartapp's migrations and the application's."""
         # Here, not at the top: alembic (with mako and pygments, 110 modules) is no part of a
         # served app, whose every worker would otherwise carry it.
-        from . import migrate
+        from .db import migrate
 
         url = app.config["DATABASE_URL"]
         heads = migrate.upgrade(url, app.extensions["migrations"])
@@ -83,7 +84,7 @@ def init_app(app: Quart) -> None:
 
         async def revoke() -> int:
             user = await _existing_user(username)
-            revoked = await sessions.end_all(get_session(), user.id)
+            revoked = await auth_sessions.end_all(get_session(), user.id)
             await get_session().commit()
             audit("session.revoked", username_key=user.username_key, via="cli", revoked=revoked)
             return revoked
@@ -97,7 +98,7 @@ def init_app(app: Quart) -> None:
 
         async def reset() -> None:
             user = await _existing_user(username)
-            await second_factors.remove_all(get_session(), user.id)
+            await factors.remove_all(get_session(), user.id)
             await get_session().commit()
             audit("second_factors.reset", username_key=user.username_key, via="cli")
 
@@ -113,7 +114,7 @@ def init_app(app: Quart) -> None:
             user = await _existing_user(username)
             db = get_session()
             user.disabled_at = user.disabled_at or utcnow()
-            revoked = await sessions.end_all(db, user.id)
+            revoked = await auth_sessions.end_all(db, user.id)
             await tokens.void(db, user.id)  # no reset or verification link of it works any more
             await db.commit()
             audit("account.disabled", username_key=user.username_key, via="cli", revoked=revoked)

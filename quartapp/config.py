@@ -10,7 +10,7 @@ from quart import Quart
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from .gate import normalize
+from .web.gate import normalize
 
 DAY = 24 * 60 * 60
 

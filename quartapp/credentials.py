@@ -1,12 +1,13 @@
 from quart import current_app
 from sqlalchemy import update
 
-from .db import get_session
+from .audit import audit
+from .db.engine import get_session
+from .db.models import get_user_by_username, User, username_key
 from .hasher import Overloaded
-from .models import get_user_by_username, User, username_key
 from .passwords import admit, hash_password, needs_rehash, verify_password
-from .security import audit, client_address
 from .throttle import Limits
+from .web.client import client_address
 
 
 async def authenticate(username: str, password: str) -> tuple[User | None, int]:

@@ -4,24 +4,25 @@ from pathlib import Path
 from typing import Any, cast
 
 from jinja2 import ChoiceLoader
-from quart import Blueprint, current_app, render_template
-from quart.wrappers import ClientDisconnectedError
+from quart import Blueprint
 from quart_auth import Unauthorized
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-from werkzeug.exceptions import HTTPException
 
-from . import account, auth, cli, db, emails, housekeeping, mail, pages, passwords, reauth, recovery, security, users
+from . import account, audit, auth, cli, housekeeping, mail, pages, passwords
 from .app import QuartApp
 from .config import configure
-from .cookies import Auth
-from .gate import Gate
-from .mfa import passkey_signin, passkey_views
-from .mfa import setup as mfa_setup
+from .current_user import CurrentUser
+from .db import engine
 from .mfa import signin as mfa_signin
-from .mfa import turn_off as mfa_turn_off
+from .mfa import totp_views
+from .mfa import views as mfa_views
+from .mfa.passkeys import signin as passkey_signin
+from .mfa.passkeys import views as passkey_views
+from .recovery import addresses, reset
 from .server.access_log import SecretConverter
+from .web import errors, headers
+from .web.cookies import Auth
+from .web.gate import Gate
 
 
 def create_app(
@@ -52,32 +53,32 @@ def create_app(
         proxied = ProxyHeadersMiddleware(cast(Any, app.asgi_app), trusted_hosts=app.config["TRUSTED_PROXIES"])
         app.asgi_app = cast(Any, proxied)  # type: ignore[method-assign]
 
-    db.init_app(app)
+    engine.init_app(app)
     passwords.init_app(app)
     mail.init_app(app)
-    Auth(app, user_class=users.CurrentUser)
+    Auth(app, user_class=CurrentUser)
+    # The sign-in core: sign-in, sign-up, sign-out and /reauthenticate; the home page; the account.
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(account.bp)
-    app.register_blueprint(emails.bp)
-    app.register_blueprint(recovery.bp)
-    app.register_blueprint(reauth.bp)
+    # A way back in by mail: the address and its verification, then password resets.
+    app.register_blueprint(addresses.bp)
+    app.register_blueprint(reset.bp)
+    # Second factors: the step at sign-in, the /2fa page, the authenticator app, passkeys.
     app.register_blueprint(mfa_signin.bp)
-    app.register_blueprint(mfa_setup.bp)
-    app.register_blueprint(mfa_turn_off.bp)
+    app.register_blueprint(mfa_views.bp)
+    app.register_blueprint(totp_views.bp)
     app.register_blueprint(passkey_views.bp)
     app.register_blueprint(passkey_signin.bp)
     add_blueprints(app, blueprints)
     app.extensions["migrations"] = list(migrations)
     housekeeping.init_app(app)
-    security.init_app(app)
+    headers.init_app(app)
+    audit.init_app(app)
     cli.init_app(app)
 
     app.register_error_handler(Unauthorized, auth.redirect_to_signin)
-    app.register_error_handler(HTTPException, _error_page)
-    for error in (DBAPIError, PoolTimeoutError):
-        app.register_error_handler(error, _unavailable)
-    app.register_error_handler(ClientDisconnectedError, _client_gone)
+    errors.init_app(app)
     return app
 
 
@@ -91,23 +92,3 @@ def add_blueprints(app: QuartApp, blueprints: Iterable[Blueprint]) -> None:
     loaders = [loader for blueprint in blueprints if (loader := blueprint.jinja_loader) is not None]
     if loaders and app.jinja_loader is not None:
         app.jinja_loader = ChoiceLoader([*loaders, app.jinja_loader])
-
-
-async def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
-    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
-    return await render_template("error.html", error=error), error.code or 500, headers
-
-
-async def _unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
-    """A database that is down, unreachable, slow or locked is a temporary 503."""
-    if isinstance(error, DBAPIError) and not (
-        isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated
-    ):
-        raise error  # a failing statement is a bug, not an outage: let it be a logged 500
-    current_app.logger.warning("database unavailable: %s", error)
-    page = await render_template("error.html", error=None)
-    return page, 503, {"Retry-After": "5"}
-
-
-async def _client_gone(error: ClientDisconnectedError) -> tuple[str, int]:
-    return "", 400  # nobody is left to read it

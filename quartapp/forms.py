@@ -11,8 +11,8 @@ from wtforms.csrf.core import CSRFTokenField
 from wtforms.csrf.session import SessionCSRF
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
+from .db.models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from .fields import Check, Email, Hidden, Password, Text, Token
-from .models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from .passwords import MAX_PASSWORD_BYTES, password_too_long
 
 

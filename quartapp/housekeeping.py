@@ -4,9 +4,10 @@ from typing import cast
 
 from quart import Quart
 
-from . import sessions, throttle, tokens
-from .db import get_session
+from . import auth_sessions, throttle
+from .db.engine import get_session
 from .mfa import challenges
+from .recovery import tokens
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ async def run_once(app: Quart) -> None:
     try:
         async with app.app_context():
             db = get_session()
-            expired = await sessions.delete_expired(db)
+            expired = await auth_sessions.delete_expired(db)
             stale = await throttle.delete_stale(db)
             stale += await tokens.delete_expired(db)
             stale += await challenges.delete_expired(db)

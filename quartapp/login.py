@@ -7,13 +7,14 @@ from quart import request
 from quart_auth import login_user
 from werkzeug.urls import iri_to_uri
 
-from . import sessions
-from .db import get_session
+from . import auth_sessions
+from .audit import audit
+from .current_user import current_user, CurrentUser
+from .db.engine import get_session
+from .db.models import User
 from .forms import new_csrf_secret
-from .models import User
 from .random_tokens import token_digest
-from .security import audit, client_address
-from .users import current_user, CurrentUser
+from .web.client import client_address
 
 
 def safe_next(target: str | None) -> str:
@@ -35,7 +36,7 @@ async def sign_in(user: User, *, remember: bool) -> None:
     db = get_session()
     # A fresh random session per sign-in: a session id planted before sign-in is worth nothing.
     await end_current_session()
-    token = await sessions.start(
+    token = await auth_sessions.start(
         db, user, remember=remember, address=client_address(), user_agent=request.user_agent.string
     )
     await db.commit()
@@ -48,4 +49,4 @@ async def sign_in(user: User, *, remember: bool) -> None:
 
 async def end_current_session() -> None:
     if current_user.auth_id is not None:
-        await sessions.end(get_session(), token_digest(current_user.auth_id))
+        await auth_sessions.end(get_session(), token_digest(current_user.auth_id))

@@ -13,7 +13,7 @@ import aiosmtplib
 from quart import current_app, Quart, render_template
 
 from .config import ConfigurationError
-from .models import utcnow
+from .db.models import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from quart import Blueprint, current_app, render_template
 from quart_auth import login_required
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import db
-from .users import signed_in_user
+from .current_user import signed_in_user
+from .db import engine
 
 bp = Blueprint("pages", __name__)
 
@@ -31,7 +31,7 @@ async def healthz() -> tuple[dict[str, str], int]:
     """Answer 200 when the database answers within HEALTH_TIMEOUT seconds, else 503."""
     try:
         async with asyncio.timeout(current_app.config["HEALTH_TIMEOUT"]):
-            await db.ping()
+            await engine.ping()
     except (SQLAlchemyError, TimeoutError):
         return {"status": "unavailable"}, 503
     return {"status": "ok"}, 200

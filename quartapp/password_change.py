@@ -3,8 +3,9 @@
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import sessions, tokens
-from .models import User
+from . import auth_sessions
+from .db.models import User
+from .recovery import tokens
 
 
 async def replace_password(db: AsyncSession, user_id: int, new_hash: str, *, keep_session: str | None = None) -> int:
@@ -14,6 +15,6 @@ async def replace_password(db: AsyncSession, user_id: int, new_hash: str, *, kee
     await db.execute(update(User).where(User.id == user_id).values(password_hash=new_hash))
     # Whoever knew the old password may hold a session, or a reset link mailed before: neither
     # outlives the password it was had with.
-    revoked = await sessions.end_all(db, user_id, keep=keep_session)
+    revoked = await auth_sessions.end_all(db, user_id, keep=keep_session)
     await tokens.void(db, user_id, tokens.RESET)
     return revoked

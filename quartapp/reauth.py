@@ -1,33 +1,19 @@
-"""Re-authentication: pages that change how one signs in want the password proved recently."""
+"""Re-authentication: pages that change how one signs in want the password proved recently.
+
+The page that asks for it again, /reauthenticate, is a sign-in view (auth.py)."""
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from quart import Blueprint, current_app, redirect, render_template, request, url_for
+from quart import current_app, redirect, request, url_for
 from quart_auth import login_required
 from werkzeug.wrappers import Response
-from wtforms.validators import DataRequired
 
-from . import sessions
-from .answers import too_many
-from .credentials import authenticate
-from .db import get_session
-from .fields import Password
-from .forms import Form
-from .login import safe_next
-from .models import utcnow
-from .passwords import hashes_password
-from .security import audit
-from .sessions import SignedIn
-from .users import signed_in_user
-
-bp = Blueprint("reauth", __name__)
-
-
-class ReauthenticateForm(Form):
-    password = Password("Password", validators=[DataRequired()])
+from .auth_sessions import SignedIn
+from .current_user import signed_in_user
+from .db.models import utcnow
 
 
 def is_recent(user: SignedIn) -> bool:
@@ -46,7 +32,7 @@ def recent_signin_required[**P, R](view: Callable[P, Awaitable[R]]) -> Callable[
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
         if not is_recent(await signed_in_user()):
-            return redirect(url_for("reauth.reauthenticate", next=_page()), 303)
+            return redirect(url_for("auth.reauthenticate", next=_page()), 303)
         return await view(*args, **kwargs)
 
     return login_required(wrapper)
@@ -61,32 +47,3 @@ def _page() -> str:
     if (referrer.scheme, referrer.netloc) == (request.scheme, request.host) and referrer.path.startswith("/"):
         return referrer.path + (f"?{referrer.query}" if referrer.query else "")
     return request.path
-
-
-@bp.get("/reauthenticate")
-@login_required
-async def reauthenticate() -> str:
-    return await render_template("auth/reauthenticate.html", form=ReauthenticateForm())
-
-
-@bp.post("/reauthenticate")
-@hashes_password
-@login_required
-async def reauthenticate_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
-    """Check the signed-in user's password (throttled like a sign-in), then go back to `next`."""
-    user = await signed_in_user()
-    form = await ReauthenticateForm.from_request()
-    if form.validate_on_submit():
-        verified, wait = await authenticate(user.username, form.password.data)
-        if wait:
-            message, retry_after = too_many("Too many failed attempts.", wait)
-            form.form_errors.append(message)
-            return await render_template("auth/reauthenticate.html", form=form), 429, retry_after
-        if verified is not None:
-            db = get_session()
-            await sessions.mark_verified(db, user.session_id)
-            await db.commit()
-            audit("signin.reauthenticated", username_key=user.username_key, session_id=user.session_id)
-            return redirect(safe_next(request.args.get("next")), 303)
-        form.password.errors.append("That is not your password.")
-    return await render_template("auth/reauthenticate.html", form=form), form.status_code

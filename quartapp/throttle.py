@@ -7,10 +7,10 @@ from sqlalchemy import case, ColumnElement, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db import rowcount
-from .models import Throttle, username_key, utcnow
+from .db.engine import rowcount
+from .db.models import Throttle, username_key, utcnow
 from .random_tokens import token_digest
-from .security import address_network
+from .web.client import address_network
 
 
 async def forget_failures(db: AsyncSession, username: str) -> None:

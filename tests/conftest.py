@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from quartapp import create_app
-from quartapp.models import Model, User
+from quartapp.db.models import Model, User
 from quartapp.testing import databases
 from quartapp.testing.databases import database_url, POSTGRES_URL
 from quartapp.testing.helpers import csrf_token
@@ -157,7 +157,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr("quartapp.models.time_source", clock)
+    monkeypatch.setattr("quartapp.db.models.time_source", clock)
     return clock
 
 

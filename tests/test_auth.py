@@ -5,7 +5,7 @@ from quart import Quart
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, AsyncSession
 
-from quartapp.models import AuthSession
+from quartapp.db.models import AuthSession
 from quartapp.testing.helpers import csrf_token
 
 from .conftest import auth_cookie, AuthActions, PASSWORD, running_app, usernames

@@ -191,4 +191,6 @@ def test_the_notes_example_passes_its_tests_and_migrates_its_table(venv, tmp_pat
 
 
 def newest_quartapp_revision() -> str:
-    return max(path.name.partition("_")[0] for path in (ROOT / "quartapp" / "migrations" / "versions").glob("0*.py"))
+    return max(
+        path.name.partition("_")[0] for path in (ROOT / "quartapp" / "db" / "migrations" / "versions").glob("0*.py")
+    )

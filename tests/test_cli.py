@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from quartapp.migrate import VERSIONS
+from quartapp.db.migrate import VERSIONS
 from quartapp.testing.databases import execute
 
 from .conftest import AuthActions, make_app

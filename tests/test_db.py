@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from quartapp.models import Model
+from quartapp.db.models import Model
 from quartapp.testing.databases import execute, POSTGRES_URL, run_async
 
 from .conftest import AuthActions, make_app, usernames

@@ -7,11 +7,11 @@ import bcrypt
 import pytest
 from sqlalchemy import update
 
-from quartapp.models import User
+from quartapp.db.models import User
 
 from .conftest import AuthActions, make_app, PASSWORD, rows
+from .test_addresses import verify
 from .test_cli import migrated, run
-from .test_emails import verify
 
 
 def mail_settings(mailbox) -> dict[str, object]:

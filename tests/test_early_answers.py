@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from quartapp.connection import BODY_GRACE
+from quartapp.web.connection import BODY_GRACE
 
 from .conftest import PASSWORD
 from .serving import app_env, migrate, serve

@@ -15,7 +15,7 @@ from .conftest import running_app
 HASHING_FORMS = [
     "/2fa/totp/disable",  # turn_off.disable: authenticate() with the password and a recovery code
     "/password",  # account.password_submit: hash_password()
-    "/reauthenticate",  # reauth.reauthenticate_submit: authenticate()
+    "/reauthenticate",  # auth.reauthenticate_submit: authenticate()
     "/reset/set-password",  # recovery.set_password_submit: hash_password()
     "/signin",  # auth.signin_submit: authenticate(): admit(), verify_password(), the deferred re-hash
     "/signup",  # auth.signup_submit: hash_password()

@@ -3,7 +3,7 @@ from quart.asgi import ASGIHTTPConnection
 from quart.wrappers.request import Body
 from quart_auth import QuartAuth
 
-from quartapp import internals
+from quartapp.web import internals
 
 
 def samples() -> dict[type, object]:

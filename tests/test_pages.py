@@ -61,7 +61,7 @@ async def test_livez_answers_without_the_database(client, monkeypatch):
     async def unreachable() -> None:
         raise OperationalError("SELECT 1", None, ConnectionRefusedError())
 
-    monkeypatch.setattr("quartapp.db.ping", unreachable)
+    monkeypatch.setattr("quartapp.db.engine.ping", unreachable)
     response = await client.get("/livez")
     assert response.status_code == 200
     assert await response.get_json() == {"status": "ok"}

@@ -11,10 +11,10 @@ from quart import Quart, Response
 from quart.typing import TestClientProtocol as Client
 from sqlalchemy import update
 
-from quartapp.db import get_session
+from quartapp.db.engine import get_session
+from quartapp.db.models import AuthSession, User, utcnow
 from quartapp.mfa.models import Passkey, RecoveryCode
-from quartapp.mfa.passkeys import PasskeyError, relying_party
-from quartapp.models import AuthSession, User, utcnow
+from quartapp.mfa.passkeys.ceremonies import PasskeyError, relying_party
 from quartapp.testing.helpers import csrf_token
 
 from .conftest import auth_cookie, AuthActions, PASSWORD, rows, running_app
@@ -219,7 +219,7 @@ async def test_someone_elses_credential_id_cannot_be_registered_again(app, clien
 
 
 async def test_a_user_has_at_most_so_many_passkeys(app, client, alice, monkeypatch):
-    monkeypatch.setattr("quartapp.mfa.passkey_options.MAX_PER_USER", 2)
+    monkeypatch.setattr("quartapp.mfa.passkeys.options.MAX_PER_USER", 2)
     await registered(client)
     await registered(client)
     csrf = await token(client, "/passkeys")

@@ -5,7 +5,7 @@ import threading
 import bcrypt
 import pytest
 
-from quartapp.models import User
+from quartapp.db.models import User
 
 from .conftest import AuthActions, create_schema, make_app, PASSWORD, rows, running_app
 

@@ -1,4 +1,4 @@
-from quartapp.models import AuthSession
+from quartapp.db.models import AuthSession
 
 from .conftest import auth_cookie, AuthActions, rows, running_app
 

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from quartapp.models import AuthSession, User
+from quartapp.db.models import AuthSession, User
 
 from .conftest import AuthActions, PASSWORD, rows, running_app
 

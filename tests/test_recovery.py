@@ -7,12 +7,12 @@ import pytest
 from quart import Quart
 from sqlalchemy import update
 
-from quartapp.models import AccountToken, Throttle, User
+from quartapp.db.models import AccountToken, Throttle, User
 from quartapp.testing.helpers import csrf_token
 
 from .conftest import auth_cookie, AuthActions, PASSWORD, rows, running_app
 from .mailbox import Received
-from .test_emails import change_email, signup_verified, user_row
+from .test_addresses import change_email, signup_verified, user_row
 
 NEW = "a brand new passphrase"
 SENT = "If an account has this address, a link is on its way."

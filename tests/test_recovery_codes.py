@@ -3,11 +3,11 @@ TOTP off needs a code or the password and a recovery code. Every change is maile
 
 import pytest
 
+from quartapp.db.models import AuthSession, User
 from quartapp.mfa.models import RecoveryCode
-from quartapp.models import AuthSession, User
 
 from .conftest import AuthActions, PASSWORD, rows
-from .test_emails import user_row
+from .test_addresses import user_row
 from .totp_actions import code_at, codes_on, password_step, second_step, turn_on_totp
 
 

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import update
 
+from quartapp.db.models import User
 from quartapp.mfa import secretbox
-from quartapp.models import User
 
 from .conftest import AuthActions, PASSWORD, rows, running_app
 from .totp_actions import code_at, password_step, second_step, turn_on_totp
@@ -60,7 +60,7 @@ async def test_a_secret_copied_into_another_account_does_not_open(tmp_path, sign
         secret, _ = await turn_on_totp(alice)
         [alice_row] = [row for row in await rows(app, User) if row.username == "alice"]
         async with app.app_context():
-            from quartapp.db import get_session
+            from quartapp.db.engine import get_session
 
             db = get_session()
             await db.execute(update(User).where(User.username == "mallory").values(totp_secret=alice_row.totp_secret))

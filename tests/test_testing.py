@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from quartapp.models import AuthSession, User
+from quartapp.db.models import AuthSession, User
 from quartapp.testing import sign_in
 
 from .conftest import AuthActions, PASSWORD, rows, running_app

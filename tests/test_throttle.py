@@ -3,8 +3,8 @@ import asyncio
 import bcrypt
 import pytest
 
+from quartapp.db.models import Throttle
 from quartapp.housekeeping import run_once
-from quartapp.models import Throttle
 
 from .conftest import auth_cookie, AuthActions, PASSWORD, rows, running_app
 

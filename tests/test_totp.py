@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from quartapp.models import AuthSession, User
+from quartapp.db.models import AuthSession, User
 
 from .conftest import AuthActions, make_app, PASSWORD, rows
 from .totp_actions import code_at, codes_on, password_step, second_step, secret_on, turn_on_totp

@@ -5,7 +5,7 @@ import time
 import pytest
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from quartapp.cookies import Verified
+from quartapp.web.cookies import Verified
 
 from .conftest import AuthActions, running_app
 

@@ -11,8 +11,8 @@ from quart import session
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import rowcount
-from ..models import utcnow
+from ..db.engine import rowcount
+from ..db.models import utcnow
 from ..random_tokens import new_token, token_digest
 from .models import Challenge
 

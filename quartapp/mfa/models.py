@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..models import Model, UTCDateTime, utcnow
+from ..db.models import Model, UTCDateTime, utcnow
 
 
 class RecoveryCode(Model):

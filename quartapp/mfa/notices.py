@@ -1,7 +1,7 @@
 from quart import current_app
 
 from .. import mail
-from ..models import User, utcnow
+from ..db.models import User, utcnow
 
 SUBJECTS = {
     "totp.enabled": "Two-factor sign-in was turned on",

@@ -5,10 +5,10 @@ import secrets
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import rowcount
-from ..models import User, utcnow
+from ..audit import audit
+from ..db.engine import rowcount
+from ..db.models import User, utcnow
 from ..random_tokens import token_digest
-from ..security import audit
 from .models import RecoveryCode
 from .notices import notify
 

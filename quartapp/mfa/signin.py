@@ -5,14 +5,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.wrappers import Response
 
 from ..answers import too_many
-from ..db import get_session
+from ..audit import audit
+from ..db.engine import get_session
+from ..db.models import User
 from ..fields import Text
 from ..forms import Form
 from ..login import safe_next, sign_in
-from ..models import User
-from ..security import audit
 from . import challenges, recovery_codes, totp
-from .second_factors import attempt_limits, has_passkeys
+from .factors import attempt_limits, has_passkeys
 
 bp = Blueprint("mfa", __name__)
 

@@ -10,8 +10,8 @@ from quart import current_app
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import rowcount
-from ..models import User
+from ..db.engine import rowcount
+from ..db.models import User
 from . import secretbox
 
 CODE = re.compile(r"\d{6}")

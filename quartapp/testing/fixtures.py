@@ -10,7 +10,7 @@ import pytest_asyncio
 from quart import Quart
 from quart.typing import TestClientProtocol
 
-from .. import migrate
+from ..db import migrate
 from . import databases
 from .helpers import sign_in
 

@@ -10,12 +10,12 @@ import bcrypt
 from quart import Response
 from quart.typing import TestClientProtocol
 
-from .. import sessions
-from ..cookies import cookie_name, secure_cookies
-from ..db import get_session
-from ..models import add_user, get_user_by_username, is_valid_username, normalize_username, utcnow
+from .. import auth_sessions
+from ..db.engine import get_session
+from ..db.models import add_user, get_user_by_username, is_valid_username, normalize_username, utcnow
 from ..passwords import hash_password
 from ..random_tokens import token_digest
+from ..web.cookies import cookie_name, secure_cookies
 
 BCRYPT_ALPHABET = "./" + string.ascii_uppercase + string.ascii_lowercase + string.digits
 
@@ -58,10 +58,12 @@ async def sign_in(
             password_hash = await hash_password(password) if password is not None else unusable_hash()
             user = await add_user(db, username, password_hash, email)
             user.verified_email_key = user.email_key
-        token = await sessions.start(db, user, remember=remember, address="127.0.0.1", user_agent="quartapp.testing")
+        token = await auth_sessions.start(
+            db, user, remember=remember, address="127.0.0.1", user_agent="quartapp.testing"
+        )
         if not recent:
             window = timedelta(seconds=app.config["RECENT_SIGNIN_WINDOW"])
-            await sessions.mark_verified(db, token_digest(token), at=utcnow() - 2 * window)
+            await auth_sessions.mark_verified(db, token_digest(token), at=utcnow() - 2 * window)
         await db.commit()
         auth_user = TestUser(user.id, user.username, token_digest(token))
     auth = next(extension for extension in app.extensions["QUART_AUTH"] if extension.singleton)

@@ -3,8 +3,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from quartapp import Model
-from quartapp.models import UTCDateTime, utcnow
+from quartapp import Model, UTCDateTime, utcnow
 
 NOTE_MAX_LENGTH = 2000
 

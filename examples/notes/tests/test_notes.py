@@ -3,7 +3,7 @@
 from notes.models import Note
 from sqlalchemy import func, select
 
-from quartapp.models import AuthSession
+from quartapp.db.models import AuthSession
 from quartapp.testing import submit
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from quart import current_app, request
 
-from ..forms import csrf_header_valid, CSRFError
-from . import passkeys
-from .passkeys import PasskeyError
+from ...forms import csrf_header_valid, CSRFError
+from . import ceremonies
+from .ceremonies import PasskeyError
 
 Json = dict[str, Any] | tuple[dict[str, Any], int] | tuple[dict[str, Any], int, dict[str, str]]
 
@@ -39,5 +39,5 @@ async def json_body() -> dict[str, Any]:
     return body
 
 
-def site() -> passkeys.RelyingParty:
-    return passkeys.relying_party(current_app.config)
+def site() -> ceremonies.RelyingParty:
+    return ceremonies.relying_party(current_app.config)

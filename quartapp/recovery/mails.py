@@ -1,10 +1,12 @@
 from quart import current_app
 from sqlalchemy import select
 
-from . import mail, throttle, tokens
-from .db import get_session
-from .models import email_key, User
-from .security import audit, client_address
+from .. import mail, throttle
+from ..audit import audit
+from ..db.engine import get_session
+from ..db.models import email_key, User
+from ..web.client import client_address
+from . import tokens
 
 
 def schedule_verification(user_id: int) -> None:
@@ -27,7 +29,7 @@ async def send_verification(user_id: int, address: str) -> None:
     audit(
         "email.verification_sent", username_key=user.username_key, address=address, domain=user.email.rpartition("@")[2]
     )
-    link = mail.external_url("emails.verify", token=token)
+    link = mail.external_url("addresses.verify", token=token)
     await mail.deliver(await mail.compose("verify", user.email, "Verify your email address", link, user=user))
 
 

@@ -2,17 +2,17 @@
 
 from quart import Blueprint, current_app, request
 
-from ..answers import too_many
-from ..db import get_session
-from ..login import safe_next, sign_in
-from ..models import User
-from ..security import audit
-from ..throttle import Limits
-from . import passkey_options, passkeys
-from .passkey_http import Json, json_body, json_view, site
-from .passkeys import PasskeyError
-from .second_factors import attempt_limits
-from .signin import finish, pending_user
+from ...answers import too_many
+from ...audit import audit
+from ...db.engine import get_session
+from ...db.models import User
+from ...login import safe_next, sign_in
+from ...throttle import Limits
+from ..factors import attempt_limits
+from ..signin import finish, pending_user
+from . import ceremonies, options
+from .ceremonies import PasskeyError
+from .http import Json, json_body, json_view, site
 
 bp = Blueprint("passkey_signin", __name__)
 
@@ -23,19 +23,19 @@ EXPIRED = "That sign-in took too long. Sign in again."
 @bp.app_template_global()
 def passkeys_unavailable() -> str | None:
     """Why BASE_URL cannot carry passkeys, or None."""
-    return passkeys.unavailable(current_app.config)
+    return ceremonies.unavailable(current_app.config)
 
 
 @bp.app_template_global()
 def passkeys_origin() -> str | None:
     """BASE_URL, when this page was opened at another origin (where a passkey ceremony could only fail)."""
-    return passkeys.other_origin(current_app.config)
+    return ceremonies.other_origin(current_app.config)
 
 
 @bp.post("/passkeys/signin/options")
 @json_view
 async def signin_options() -> Json:
-    return await passkey_options.authentication_options(get_session(), site(), None)
+    return await options.authentication_options(get_session(), site(), None)
 
 
 @bp.post("/passkeys/signin/verify")
@@ -44,7 +44,7 @@ async def signin_verify() -> Json:
     """Sign in with a passkey alone: a discoverable credential, unlocked on the device (two factors in one)."""
     body, db, rp = await json_body(), get_session(), site()
     try:
-        user, passkey = await passkeys.authenticate(db, rp, body.get("credential"), None)
+        user, passkey = await ceremonies.authenticate(db, rp, body.get("credential"), None)
     except PasskeyError:
         audit("passkey.failure")
         raise
@@ -69,7 +69,7 @@ async def second_factor_options() -> Json:
     user, _, wait = await _pending()
     if wait:
         return _throttled(wait)
-    return await passkey_options.authentication_options(get_session(), site(), user)
+    return await options.authentication_options(get_session(), site(), user)
 
 
 @bp.post("/signin/second-factor/passkey/verify")
@@ -80,7 +80,7 @@ async def second_factor_verify() -> Json:
     if wait:
         return _throttled(wait)
     try:
-        await passkeys.authenticate(db, rp, body.get("credential"), user)
+        await ceremonies.authenticate(db, rp, body.get("credential"), user)
     except PasskeyError:
         await limits.record_failure(db)
         await db.commit()

@@ -5,7 +5,7 @@ from typing import Any
 from hypercorn.typing import ASGISendCallable, HTTPScope, Scope, WebsocketScope
 from werkzeug.http import parse_date
 
-from .security import header_values
+from .headers import header_values
 
 # A host name or IPv4 address, or an IPv6 literal in brackets, then an optional port.
 HOST_PATTERN = re.compile(r"([a-z0-9.-]{1,253}|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0-9]{1,5}))?")

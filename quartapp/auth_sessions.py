@@ -6,9 +6,9 @@ from quart import current_app
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db import get_session, rowcount
-from .lookup import Reader
-from .models import AuthSession, User, USER_AGENT_MAX_LENGTH, utcnow
+from .db.engine import get_session, rowcount
+from .db.models import AuthSession, User, USER_AGENT_MAX_LENGTH, utcnow
+from .db.reader import Reader
 from .random_tokens import new_token, token_digest
 
 # Last-seen time, address and browser are written at most this often per session, so a

@@ -1,13 +1,9 @@
-import ipaddress
-import json
-import logging
+"""The headers every response carries: no sniffing, no framing, no inline script, no caching of pages."""
+
 from collections.abc import Mapping
-from datetime import datetime, UTC
 from typing import Any
 
-from quart import has_request_context, Quart, Request, request, Response
-
-audit_log = logging.getLogger("quartapp.audit")
+from quart import Quart, Request, request, Response
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -15,58 +11,11 @@ CONTENT_SECURITY_POLICY = (
 
 
 def init_app(app: Quart) -> None:
-    """Add the security headers to every response, and make the app's log lines visible."""
+    """Add the security headers to every response."""
 
     @app.after_request
     async def add_security_headers(response: Response) -> Response:
         return security_headers(app, request, response)
-
-    # Quart gives the "quartapp" logger a stderr handler unless logging is configured; its
-    # INFO lines (the database closing at shutdown) would otherwise be dropped.
-    if app.logger.level == logging.NOTSET:
-        app.logger.setLevel(logging.INFO)
-    # Audit lines are JSON alone, one per line, ready for a log shipper.
-    if not audit_log.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        audit_log.addHandler(handler)
-        audit_log.propagate = False
-
-
-def client_address() -> str:
-    """Return the address of the client that sent this request."""
-    return (request.remote_addr or "unknown")[:45]  # the column width; an IPv6 address fits
-
-
-def address_network(address: str) -> str:
-    """Return the network an address is throttled as: itself, or its /64 for IPv6.
-
-    One IPv6 subscriber usually holds a whole /64, so counting single addresses would give
-    an attacker 2**64 fresh ones.
-    """
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
-def audit(event: str, *, username_key: str | None = None, session_id: str | None = None, **fields: object) -> None:
-    """Log one security event as a JSON line: who, from where, which session (by its hash).
-
-    Never pass a password or a raw token: session_id is the stored SHA-256 of the token.
-    """
-    if username_key is not None:
-        username_key = username_key[:128]  # a sign-in may type any length; the log stays readable
-    record = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, "username_key": username_key}
-    if has_request_context():
-        record["address"] = client_address()
-    record["session_id"] = session_id
-    audit_log.info(json.dumps(record | fields, ensure_ascii=False))
 
 
 async def no_referrer(response: Response) -> Response:

@@ -6,7 +6,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from quartapp.models import Model
+from quartapp.db.models import Model
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

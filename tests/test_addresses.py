@@ -3,7 +3,7 @@ import asyncio
 import pytest
 from quart import Quart
 
-from quartapp.models import AccountToken, User
+from quartapp.db.models import AccountToken, User
 from quartapp.testing.helpers import csrf_token
 
 from .conftest import AuthActions, PASSWORD, rows

@@ -7,8 +7,8 @@ from quart import Quart
 from quart_auth import QuartAuth
 from sqlalchemy import update
 
+from quartapp.db.models import AuthSession
 from quartapp.housekeeping import run_once
-from quartapp.models import AuthSession
 
 from .conftest import auth_cookie, AuthActions, PASSWORD, rows
 

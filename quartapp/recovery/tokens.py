@@ -3,9 +3,9 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db import rowcount
-from .models import AccountToken, User, utcnow
-from .random_tokens import new_token, token_digest
+from ..db.engine import rowcount
+from ..db.models import AccountToken, User, utcnow
+from ..random_tokens import new_token, token_digest
 
 RESET = "reset"
 VERIFY = "verify"

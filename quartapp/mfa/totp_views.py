@@ -1,22 +1,24 @@
-"""/2fa: turn TOTP on (secret as text and QR code, confirmed by a code) and off; recovery codes."""
+"""/2fa/totp: turn the authenticator app on (a secret as text and QR code, confirmed by a code) and off."""
 
 from quart import Blueprint, current_app, flash, redirect, render_template, url_for
 from sqlalchemy import update
 from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
-from ..answers import Page
-from ..db import get_session, rowcount
+from ..answers import Page, too_many
+from ..audit import audit
+from ..credentials import authenticate
+from ..db.engine import get_session, rowcount
+from ..db.models import User
 from ..fields import Password, Text
-from ..forms import ButtonForm, Form, require_csrf
-from ..models import User
+from ..forms import CSRFError, Form, require_csrf
+from ..passwords import hashes_password
 from ..reauth import recent_signin_required
-from ..security import audit
 from . import challenges, recovery_codes, secretbox, totp
+from .factors import account, attempt_limits, drop_codes_if_unneeded
 from .notices import notify
-from .second_factors import account, has_passkeys
 
-bp = Blueprint("two_factor", __name__)
+bp = Blueprint("totp", __name__)
 
 SETUP = "totp.setup"
 SETUP_LIFETIME = 15 * 60
@@ -32,20 +34,6 @@ class DisableForm(Form):
     recovery_code = Text("and a recovery code")
 
 
-@bp.get("/2fa")
-@recent_signin_required
-async def overview() -> str:
-    user, db = await account(), get_session()
-    return await render_template(
-        "mfa/overview.html",
-        totp_on=user.totp_secret is not None,
-        codes_left=await recovery_codes.remaining(db, user.id),
-        passkeys=await has_passkeys(db, user.id),
-        button=ButtonForm(),
-        disable_form=DisableForm(),
-    )
-
-
 @bp.post("/2fa/totp/new")
 @recent_signin_required
 async def start() -> Response:
@@ -57,7 +45,7 @@ async def start() -> Response:
     sealed = secretbox.seal(current_app.config, totp.new_secret(), f"{SETUP}:{user.id}")
     await challenges.issue(db, SETUP, SETUP_LIFETIME, user_id=user.id, data=sealed)
     await db.commit()
-    return redirect(url_for("two_factor.confirm"), 303)
+    return redirect(url_for("totp.confirm"), 303)
 
 
 @bp.get("/2fa/totp")
@@ -76,7 +64,7 @@ async def confirm_submit() -> Response | Page:
     if user.totp_secret is not None:
         return await _already_on()
     if secret is None:
-        return redirect(url_for("two_factor.overview"), 303)
+        return redirect(url_for("mfa_settings.overview"), 303)
     if not form.validate_on_submit():
         return await _setup_page(form, form.status_code)
     if (step := totp.matching_step(secret, form.code.data)) is None:
@@ -97,10 +85,46 @@ async def confirm_submit() -> Response | Page:
     return await render_template("mfa/recovery_codes.html", codes=codes, first=True)
 
 
+@bp.post("/2fa/totp/disable")
+@hashes_password
+@recent_signin_required
+async def disable() -> Response | Page:
+    """Turn TOTP off, given a valid code, or the password and a recovery code."""
+    form = await DisableForm.from_request()
+    if not form.validate_on_submit():
+        raise CSRFError()
+    user, db = await account(), get_session()
+    if user.totp_secret is None:
+        return redirect(url_for("mfa_settings.overview"), 303)
+    limits = attempt_limits(user)
+    if wait := await limits.wait(db):
+        await flash(too_many("Too many failed attempts.", wait)[0])
+        return redirect(url_for("mfa_settings.overview"), 303)
+    proved = bool(form.code.data) and await totp.accept(db, user, form.code.data)
+    if not proved and form.password.data and form.recovery_code.data:
+        verified, _ = await authenticate(user.username, form.password.data)
+        proved = verified is not None and await recovery_codes.use(db, user.id, form.recovery_code.data)
+    if not proved:
+        await limits.record_failure(db)
+        await db.commit()
+        await flash(
+            "The authenticator app is still on: give a current code, or your password and an unused recovery code."
+        )
+        return redirect(url_for("mfa_settings.overview"), 303)
+    await db.execute(update(User).where(User.id == user.id).values(totp_secret=None, totp_last_step=None))
+    await drop_codes_if_unneeded(db, user.id)
+    await limits.record_success(db)
+    await db.commit()
+    audit("totp.disabled", username_key=user.username_key)
+    notify(user, "totp.disabled")
+    await flash("Two-factor sign-in with an app is off.")
+    return redirect(url_for("mfa_settings.overview"), 303)
+
+
 async def _already_on() -> Response:
     # A new secret would replace the old one without the code or recovery code turning it off needs.
     await flash("The authenticator app is already on. Turn it off first to set up another one.")
-    return redirect(url_for("two_factor.overview"), 303)
+    return redirect(url_for("mfa_settings.overview"), 303)
 
 
 async def _pending_secret(user_id: int) -> str | None:
@@ -114,7 +138,7 @@ async def _pending_secret(user_id: int) -> str | None:
 async def _setup_page(form: ConfirmForm, status: int = 200) -> Response | Page:
     user = await account()
     if (secret := await _pending_secret(user.id)) is None:
-        return redirect(url_for("two_factor.overview"), 303)
+        return redirect(url_for("mfa_settings.overview"), 303)
     uri = totp.provisioning_uri(secret, user.username)
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     page = await render_template("mfa/setup.html", form=form, secret=grouped, qr=totp.qr_svg(uri))

@@ -5,18 +5,20 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
-from . import mail, tokens
-from .account_mail import schedule_verification
-from .answers import Page
-from .db import get_session, rowcount
-from .fields import Email
-from .forms import ButtonForm, Form, require_csrf
-from .models import email_key, User, utcnow
-from .reauth import recent_signin_required
-from .security import audit, no_referrer
-from .users import signed_in_user
+from .. import mail
+from ..answers import Page
+from ..audit import audit
+from ..current_user import signed_in_user
+from ..db.engine import get_session, rowcount
+from ..db.models import email_key, User, utcnow
+from ..fields import Email
+from ..forms import ButtonForm, Form, require_csrf
+from ..reauth import recent_signin_required
+from ..web.headers import no_referrer
+from . import tokens
+from .mails import schedule_verification
 
-bp = Blueprint("emails", __name__)
+bp = Blueprint("addresses", __name__)
 bp.after_request(no_referrer)  # a /verify/<token> page must not hand its URL to anyone
 
 
@@ -29,7 +31,7 @@ class ChangeEmailForm(Form):
 async def email() -> str:
     """Show the account's address, whether it is verified, and a form to change it."""
     user = await get_session().get(User, (await signed_in_user()).user_id)
-    return await render_template("emails/email.html", user=user, form=ChangeEmailForm(), resend_form=ButtonForm())
+    return await render_template("recovery/address.html", user=user, form=ChangeEmailForm(), resend_form=ButtonForm())
 
 
 @bp.post("/email")
@@ -55,8 +57,8 @@ async def email_submit() -> Response | Page:
             if old and was_verified:
                 # The old owner hears of it, so a hijacked session cannot move the account quietly.
                 mail.send_later("email_changed", old, "Your email address was changed", user=user, when=utcnow())
-        return redirect(url_for("emails.email"), 303)
-    return await render_template("emails/email.html", user=user, form=form), form.status_code
+        return redirect(url_for("addresses.email"), 303)
+    return await render_template("recovery/address.html", user=user, form=form), form.status_code
 
 
 @bp.post("/email/resend")
@@ -68,7 +70,7 @@ async def resend() -> Response:
     if user is not None and user.email and not user.email_verified:
         schedule_verification(user.id)
         await flash(f"A new link to verify {user.email} is on its way.")
-    return redirect(url_for("emails.email"), 303)
+    return redirect(url_for("addresses.email"), 303)
 
 
 @bp.get("/verify/<secret:token>")
@@ -111,11 +113,11 @@ async def verify_submit(token: str) -> Response | Page:
         return await _verify_page("invalid", 400)
     await db.commit()
     audit("email.verified", username_key=username_key, domain=(address or "").rpartition("@")[2])
-    return redirect(url_for("emails.verify", token=token), 303)
+    return redirect(url_for("addresses.verify", token=token), 303)
 
 
 async def _verify_page(state: str, status: int, address: str | None = None, username: str | None = None) -> Page:
     # A button, not the GET: a mail scanner following the link never presses it.
     form = ButtonForm() if state == "confirm" else None
-    page = await render_template("emails/verify.html", state=state, address=address, username=username, form=form)
+    page = await render_template("recovery/verify.html", state=state, address=address, username=username, form=form)
     return page, status

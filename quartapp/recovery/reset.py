@@ -5,15 +5,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
-from . import account_mail, mail, throttle, tokens
-from .answers import Page
-from .db import get_session
-from .fields import Email
-from .forms import Form, NewPasswordForm
-from .models import AccountToken, User, utcnow
-from .password_change import replace_password
-from .passwords import hash_password, hashes_password
-from .security import audit, client_address, no_referrer
+from .. import mail, throttle
+from ..answers import Page
+from ..audit import audit
+from ..db.engine import get_session
+from ..db.models import AccountToken, User, utcnow
+from ..fields import Email
+from ..forms import Form, NewPasswordForm
+from ..password_change import replace_password
+from ..passwords import hash_password, hashes_password
+from ..web.client import client_address
+from ..web.headers import no_referrer
+from . import mails, tokens
 
 bp = Blueprint("recovery", __name__)
 bp.after_request(no_referrer)  # a reset link must not reach another site through Referer
@@ -35,7 +38,7 @@ async def reset_submit() -> Page:
     if form.validate_on_submit():
         # Nothing about the address is looked up before answering, so neither the page, nor
         # its status, nor the time it takes can tell whether an account has it.
-        current_app.add_background_task(account_mail.send_reset, form.email.data, client_address())
+        current_app.add_background_task(mails.send_reset, form.email.data, client_address())
         return await render_template("recovery/request.html", form=ResetRequestForm(), sent=True)
     return await render_template("recovery/request.html", form=form), form.status_code
 

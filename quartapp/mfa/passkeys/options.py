@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, options_to_json_dict, structs
 
-from ..models import User
-from . import challenges
-from .models import Passkey
-from .passkeys import LIFETIME, PasskeyError, RelyingParty
+from ...db.models import User
+from .. import challenges
+from ..models import Passkey
+from .ceremonies import LIFETIME, PasskeyError, RelyingParty
 
 MAX_PER_USER = 20
 UV = structs.UserVerificationRequirement

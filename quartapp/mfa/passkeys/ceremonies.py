@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from webauthn import helpers
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
-from ..db import rowcount
-from ..models import User, utcnow
-from ..security import audit
-from . import challenges
-from .models import Passkey
+from ...audit import audit
+from ...db.engine import rowcount
+from ...db.models import User, utcnow
+from .. import challenges
+from ..models import Passkey
 
 LIFETIME = 5 * 60  # seconds a ceremony's challenge stays valid
 CREDENTIAL_ID = re.compile(r"[A-Za-z0-9_-]{1,1400}")  # base64url, the column's width: nothing else is looked up

@@ -4,11 +4,11 @@ from quart_auth import Unauthorized
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import get_session
-from ..models import User
-from ..security import client_address
+from ..current_user import signed_in_user
+from ..db.engine import get_session
+from ..db.models import User
 from ..throttle import Limits
-from ..users import signed_in_user
+from ..web.client import client_address
 from .models import Passkey, RecoveryCode
 
 

@@ -4,18 +4,19 @@ from quart import abort, Blueprint, current_app, flash, redirect, render_templat
 from sqlalchemy import delete, select
 from werkzeug.wrappers import Response
 
-from ..db import get_session, rowcount
-from ..fields import Text
-from ..forms import ButtonForm, CSRFError, Form, require_csrf
-from ..models import User
-from ..reauth import recent_signin_required
-from ..security import audit
-from . import challenges, passkey_options, passkeys, recovery_codes, secretbox
-from .models import Passkey
-from .notices import notify
-from .passkey_http import Json, json_body, json_view, site
-from .passkeys import PasskeyError
-from .second_factors import account, drop_codes_if_unneeded, needs_second_factor
+from ...audit import audit
+from ...db.engine import get_session, rowcount
+from ...db.models import User
+from ...fields import Text
+from ...forms import ButtonForm, CSRFError, Form, require_csrf
+from ...reauth import recent_signin_required
+from .. import challenges, recovery_codes, secretbox
+from ..factors import account, drop_codes_if_unneeded, needs_second_factor
+from ..models import Passkey
+from ..notices import notify
+from . import ceremonies, options
+from .ceremonies import PasskeyError
+from .http import Json, json_body, json_view, site
 
 bp = Blueprint("passkeys", __name__)
 
@@ -30,14 +31,14 @@ class RenameForm(Form):
 @bp.get("/passkeys")
 @recent_signin_required
 async def manage() -> str:
-    keys = await passkey_options.of_user(get_session(), (await account()).id)
+    keys = await options.of_user(get_session(), (await account()).id)
     return await render_template("mfa/passkeys.html", keys=keys, button=ButtonForm(), rename_form=RenameForm())
 
 
 async def _own(user: User, passkey_id: str) -> Passkey:
     """The user's passkey of that id, or 404: the id in the path names nobody else's."""
     passkey = None
-    if passkeys.CREDENTIAL_ID.fullmatch(passkey_id):
+    if ceremonies.CREDENTIAL_ID.fullmatch(passkey_id):
         statement = select(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == user.id)
         passkey = await get_session().scalar(statement)
     return passkey or abort(404)
@@ -50,7 +51,7 @@ async def rename(passkey_id: str) -> Response:
     passkey = await _own(user, passkey_id)
     if not form.validate_on_submit():
         raise CSRFError()
-    if (name := passkeys.clean_name(form.name.data)) is None:
+    if (name := ceremonies.clean_name(form.name.data)) is None:
         await flash(BAD_NAME)
     else:
         passkey.name = name
@@ -78,9 +79,9 @@ async def remove(passkey_id: str) -> Response:
 @recent_signin_required
 @json_view
 async def register_options() -> Json:
-    if passkeys.clean_name((await json_body()).get("name")) is None:  # refused before the authenticator makes a key
+    if ceremonies.clean_name((await json_body()).get("name")) is None:  # refused before the authenticator makes a key
         raise PasskeyError(BAD_NAME)
-    return await passkey_options.registration_options(get_session(), await account(), site())
+    return await options.registration_options(get_session(), await account(), site())
 
 
 @bp.post("/passkeys/register/verify")
@@ -88,10 +89,10 @@ async def register_options() -> Json:
 @json_view
 async def register_verify() -> Json:
     body, user, db = await json_body(), await account(), get_session()
-    if (name := passkeys.clean_name(body.get("name"))) is None:
+    if (name := ceremonies.clean_name(body.get("name"))) is None:
         raise PasskeyError(BAD_NAME)
     first = not await needs_second_factor(db, user)
-    await passkeys.register(db, user, site(), body.get("credential"), name)
+    await ceremonies.register(db, user, site(), body.get("credential"), name)
     target = url_for("passkeys.manage")
     if first:  # the first second factor: recovery codes too, for when the passkey is lost
         codes = "\n".join(await recovery_codes.renew(db, user.id))

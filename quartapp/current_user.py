@@ -4,9 +4,9 @@ import quart_auth
 from quart import current_app, request
 from quart_auth import Action, AuthUser, Unauthorized
 
-from . import sessions
-from .security import client_address
-from .sessions import SignedIn
+from . import auth_sessions
+from .auth_sessions import SignedIn
+from .web.client import client_address
 
 
 class CurrentUser(AuthUser):
@@ -21,7 +21,7 @@ class CurrentUser(AuthUser):
     async def _resolve(self) -> SignedIn | None:
         if not self._resolved and self.auth_id is not None:
             self._resolved = True
-            self._signed_in = await sessions.resolve(
+            self._signed_in = await auth_sessions.resolve(
                 current_app.extensions["db_reader"],
                 self.auth_id,
                 address=client_address(),
