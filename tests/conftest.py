@@ -1,6 +1,5 @@
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from quartapp import create_app
 from quartapp.db.models import Model, User
 from quartapp.testing import databases
 from quartapp.testing.databases import database_url, POSTGRES_URL
+from quartapp.testing.fixtures import TEST_CONFIG
 from quartapp.testing.helpers import csrf_token
 
 from .mailbox import Mailbox, smtp_server
@@ -30,43 +30,22 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.fixture(autouse=True)
-def database(tmp_path: Path) -> Iterator[str]:
-    """Give each test an empty database of its own, dropped afterwards on PostgreSQL."""
-    url = database_url(tmp_path)
-    databases.create(url)
-    yield url
-    databases.drop(url)
+def database(quartapp_database: str) -> str:
+    """Every test's own database: the plugin's fresh copy of the once-migrated one."""
+    return quartapp_database
 
 
 def make_app(tmp_path: Path, **config: object) -> Quart:
-    """Build an app on the test's own database, at bcrypt's cheapest cost."""
-    settings = {
-        "TESTING": True,
-        "SECRET_KEY": "test secret",
-        "DATABASE_URL": database_url(tmp_path),
-        "BCRYPT_ROUNDS": 4,
-        "HASH_WORKERS": 2,
-    }
+    """Build an app on the test's own database as the plugin's `app` fixture does, with config on top."""
+    settings = TEST_CONFIG | {"DATABASE_URL": database_url(tmp_path)}
     return create_app(settings | config, instance_path=str(tmp_path / "instance"))
-
-
-async def create_schema(app: Quart) -> None:
-    async with app.extensions["db_engine"].begin() as connection:
-        await connection.run_sync(Model.metadata.create_all)
 
 
 @asynccontextmanager
 async def running_app(tmp_path: Path, **config: object) -> AsyncIterator[Quart]:
-    """Serve an app made by make_app (its start-up and shutdown run) on a fresh schema."""
+    """Serve an app made by make_app (its start-up and shutdown run)."""
     app = make_app(tmp_path, **config)
     async with app.test_app():
-        await create_schema(app)
-        yield app
-
-
-@pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Quart]:
-    async with running_app(tmp_path) as app:
         yield app
 
 
@@ -82,11 +61,6 @@ async def mail_app(tmp_path: Path, mailbox: Mailbox) -> AsyncIterator[Quart]:
     """An app whose mail goes to the mailbox fixture, its links made for the test client's host."""
     async with running_app(tmp_path, SMTP_URL=mailbox.url, BASE_URL="http://localhost", MAIL_RETRY_DELAY=0.05) as app:
         yield app
-
-
-@pytest.fixture
-def client(app: Quart) -> TestClientProtocol:
-    return app.test_client()
 
 
 def auth_cookie(response: Response) -> str | None:
@@ -139,26 +113,6 @@ class AuthActions:
 @pytest.fixture
 def auth(client: TestClientProtocol) -> AuthActions:
     return AuthActions(client)
-
-
-class Clock:
-    """A stand-in for utcnow that tests move forward by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("quartapp.db.models.time_source", clock)
-    return clock
 
 
 async def rows(app: Quart, model: type[Model]) -> list[Row[*tuple[Any, ...]]]:

@@ -2,9 +2,11 @@ import asyncio
 import gc
 import random
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -14,11 +16,21 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from quartapp.db.models import Model
+from quartapp.testing import databases
 from quartapp.testing.databases import execute, POSTGRES_URL, run_async
 
 from .conftest import AuthActions, make_app, usernames
 
 ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it yet, for the migrations to build from the start."""
+    url = databases.database_url(tmp_path, "empty")
+    databases.create(url)
+    yield url
+    databases.drop(url)
 
 
 def alembic_config(url: str) -> Config:
@@ -38,30 +50,30 @@ async def schema_of(url: str) -> tuple[list[object], set[str]]:
     return diff, tables
 
 
-def test_migrations_build_the_models_schema_and_downgrade_to_nothing(database):
-    config = alembic_config(database)
+def test_migrations_build_the_models_schema_and_downgrade_to_nothing(empty_database):
+    config = alembic_config(empty_database)
     command.upgrade(config, "head")
-    diff, tables = run_async(schema_of(database))
+    diff, tables = run_async(schema_of(empty_database))
     assert diff == []
     assert tables == {"alembic_version", *Model.metadata.tables}
 
     command.downgrade(config, "base")
-    assert run_async(schema_of(database))[1] == {"alembic_version"}
+    assert run_async(schema_of(empty_database))[1] == {"alembic_version"}
 
 
-def test_migrating_keeps_signed_in_sessions(database):
-    config = alembic_config(database)
+def test_migrating_keeps_signed_in_sessions(empty_database):
+    config = alembic_config(empty_database)
     command.upgrade(config, "0001")
     run_async(
         execute(
-            database,
+            empty_database,
             "INSERT INTO users VALUES (1, 'alice', 'alice', 'x', '2026-01-01 00:00:00')",
             "INSERT INTO auth_sessions VALUES ('a', 1, false, '2026-01-02 00:00:00', '2026-01-03 00:00:00')",
         )
     )
     command.upgrade(config, "head")
     query = "SELECT id, last_seen_at = created_at, verified_at = created_at FROM auth_sessions"
-    [(session_id, unseen, verified_at_sign_in)] = run_async(execute(database, query))
+    [(session_id, unseen, verified_at_sign_in)] = run_async(execute(empty_database, query))
     assert (session_id, bool(unseen), bool(verified_at_sign_in)) == ("a", True, True)
 
 
@@ -100,9 +112,6 @@ async def abandon(app, path: str, cookie: str, delay: float) -> None:
 async def test_requests_abandoned_mid_query_leave_nothing_locked(tmp_path):
     app = make_app(tmp_path)
     async with app.test_app():
-        from .conftest import create_schema
-
-        await create_schema(app)
         client = app.test_client()
         await AuthActions(client).signup("alice")
         assert client.cookie_jar is not None
@@ -142,25 +151,27 @@ async def test_requests_abandoned_mid_query_leave_nothing_locked(tmp_path):
             gc.enable()
 
 
-async def test_accounts_made_before_addresses_existed_keep_working_and_downgrading_keeps_them(tmp_path, database):
-    config = alembic_config(database)
+async def test_accounts_made_before_addresses_existed_keep_working_and_downgrading_keeps_them(tmp_path, empty_database):
+    config = alembic_config(empty_database)
     await asyncio.to_thread(command.upgrade, config, "0002")
     # bcrypt at cost 4 of "correct horse battery", the tests' PASSWORD
     await execute(
-        database,
+        empty_database,
         "INSERT INTO users VALUES "
         "(1, 'alice', 'alice', '$2b$04$XT.aacTznp4iaZDUm5QVD.BARB4xbFvOAe5PXnp5NS3CUkaLpmH6m', '2026-01-01 00:00:00')",
     )
     await asyncio.to_thread(command.upgrade, config, "head")
 
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, DATABASE_URL=empty_database)
     async with app.test_app():
         auth = AuthActions(app.test_client())
         assert (await auth.signin("alice")).status_code == 303
         page = await (await auth.get("/email")).get_data(as_text=True)
         assert "Your account has no email address" in page
-    assert await execute(database, "SELECT email, verified_email_key, disabled_at FROM users") == [(None, None, None)]
+    assert await execute(empty_database, "SELECT email, verified_email_key, disabled_at FROM users") == [
+        (None, None, None)
+    ]
 
     await asyncio.to_thread(command.downgrade, config, "0002")
-    assert [tuple(row) for row in await execute(database, "SELECT username FROM users")] == [("alice",)]
-    assert "account_tokens" not in (await asyncio.to_thread(run_async, schema_of(database)))[1]
+    assert [tuple(row) for row in await execute(empty_database, "SELECT username FROM users")] == [("alice",)]
+    assert "account_tokens" not in (await asyncio.to_thread(run_async, schema_of(empty_database)))[1]

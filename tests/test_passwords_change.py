@@ -7,7 +7,7 @@ import pytest
 
 from quartapp.db.models import User
 
-from .conftest import AuthActions, create_schema, make_app, PASSWORD, rows, running_app
+from .conftest import AuthActions, make_app, PASSWORD, rows, running_app
 
 NEW = "a brand new passphrase"
 
@@ -71,7 +71,6 @@ async def test_the_password_page_is_only_for_signed_in_users(client):
 async def test_a_hash_at_an_old_cost_is_upgraded_after_the_signin_response(tmp_path, monkeypatch):
     old_app = make_app(tmp_path)
     async with old_app.test_app():
-        await create_schema(old_app)
         await AuthActions(old_app.test_client()).signup("alice")
     [user] = await rows(old_app, User)
     assert user.password_hash.startswith("$2b$04$")

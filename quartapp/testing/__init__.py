@@ -1,4 +1,4 @@
-"""pytest plugin for applications built on quartapp: `app`, `client` and `signed_in` fixtures.
+"""pytest plugin for applications built on quartapp: `app`, `client`, `signed_in` and `clock` fixtures.
 
 Installed with quartapp (the pytest11 entry point), it stays out of the way until a project
 names its app factory in its pytest configuration:
@@ -7,15 +7,16 @@ names its app factory in its pytest configuration:
     quartapp_app = "notes:create_app"
 
 Then each test may ask for `app` (the factory's app, started, on a fresh migrated database),
-`client` (its test client) and `signed_in` (`await signed_in(client, "alice")` signs the
-client in through a real server-side session, without bcrypt or a form).
+`client` (its test client), `signed_in` (`await signed_in(client, "alice")` signs the
+client in through a real server-side session, without bcrypt or a form) and `clock`
+(quartapp's clock stopped, `clock.advance(days=31)` to expire what expires).
 """
 
 from typing import Any
 
 import pytest
 
-HELPERS = ("csrf_token", "sign_in", "submit", "TestUser")
+HELPERS = ("Clock", "csrf_token", "sign_in", "submit", "TestUser")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

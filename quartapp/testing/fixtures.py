@@ -10,9 +10,9 @@ import pytest_asyncio
 from quart import Quart
 from quart.typing import TestClientProtocol
 
-from ..db import migrate
+from ..db import migrate, models
 from . import databases
-from .helpers import sign_in
+from .helpers import Clock, sign_in
 
 # bcrypt at its cheapest cost: a password set in a test costs a millisecond, not a third of a second.
 TEST_CONFIG: dict[str, Any] = {"TESTING": True, "SECRET_KEY": "test secret", "BCRYPT_ROUNDS": 4, "HASH_WORKERS": 2}
@@ -55,7 +55,7 @@ def quartapp_template(
 @pytest.fixture
 def quartapp_database(quartapp_template: str, tmp_path: Path) -> Iterator[str]:
     """The URL of this test's own database, a fresh copy of the migrated one."""
-    url = databases.database_url(tmp_path, "app")
+    url = databases.database_url(tmp_path)
     databases.create(url, template=quartapp_template)
     try:
         yield url
@@ -83,3 +83,11 @@ def client(app: Quart) -> TestClientProtocol:
 def signed_in() -> Callable[..., Any]:
     """`await signed_in(client, "alice")`: the user (created if new) signed in on client."""
     return sign_in
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """quartapp's clock, stopped now: every module reads it at call time, so none escapes it."""
+    clock = Clock()
+    monkeypatch.setattr(models, "time_source", clock)
+    return clock

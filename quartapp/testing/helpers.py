@@ -4,7 +4,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, UTC
 
 import bcrypt
 from quart import Response
@@ -18,6 +18,19 @@ from ..random_tokens import token_digest
 from ..web.cookies import cookie_name, secure_cookies
 
 BCRYPT_ALPHABET = "./" + string.ascii_uppercase + string.ascii_lowercase + string.digits
+
+
+class Clock:
+    """quartapp's clock stopped at the test's start, moved forward by hand: clock.advance(minutes=5)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 @dataclass(frozen=True)
