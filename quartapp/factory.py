@@ -18,7 +18,7 @@ from .mfa import totp_views
 from .mfa import views as mfa_views
 from .mfa.passkeys import signin as passkey_signin
 from .mfa.passkeys import views as passkey_views
-from .recovery import addresses, reset
+from .recovery import addresses, reset, verification
 from .server.access_log import SecretConverter
 from .web import errors, headers
 from .web.cookies import Auth
@@ -63,6 +63,7 @@ def create_app(
     app.register_blueprint(account.bp)
     # A way back in by mail: the address and its verification, then password resets.
     app.register_blueprint(addresses.bp)
+    app.register_blueprint(verification.bp)
     app.register_blueprint(reset.bp)
     # Second factors: the step at sign-in, the /2fa page, the authenticator app, passkeys.
     app.register_blueprint(mfa_signin.bp)

@@ -117,28 +117,117 @@ async def test_adding_an_address_needs_a_recent_password(mail_app, mailbox, alic
     assert (await verify(alice, received)).status_code == 303
 
 
-async def test_changing_a_verified_address_tells_the_old_one_and_voids_its_links(mail_app, mailbox):
+async def test_changing_a_verified_address_waits_for_the_new_one_to_be_verified(mail_app, mailbox):
     alice = await signup_verified(mail_app, mailbox, "alice", "old@example.org")
     assert (await change_email(alice, "new@example.org")).status_code == 303
-    received = await mailbox.wait(3)
-    by_recipient = {r.recipients[0]: r for r in received[1:]}
+    by_recipient = {r.recipients[0]: r for r in (await mailbox.wait(3))[1:]}
     assert set(by_recipient) == {"old@example.org", "new@example.org"}
+    link = by_recipient["new@example.org"]
+    assert link.message["Subject"] == "Verify your email address"
+    assert "To verify new@example.org" in link.text
     notice = by_recipient["old@example.org"]
-    assert notice.message["Subject"] == "Your email address was changed"
-    assert "changed on" in notice.text
-    assert "to new@example.org" in notice.text
-    assert "If that was not you" in notice.text
+    assert notice.message["Subject"] == "A change of your email address was requested"
+    assert "to change its email address\r\nto new@example.org" in notice.text
+    assert "cancel the change" in notice.text
     user = await user_row(mail_app, "alice")
-    assert (user.email, user.verified_email_key) == ("new@example.org", None)
+    assert (user.email, user.verified_email_key) == ("old@example.org", "old@example.org")
+    assert (user.pending_email, user.pending_email_key) == ("new@example.org", "new@example.org")
+    page = await (await alice.get("/email")).get_data(as_text=True)
+    assert "A change to <strong>new@example.org</strong> is pending verification" in page
+    assert "Until then your address stays old@example.org." in page
 
-    # A link sent to the first new address dies when the address changes again.
-    assert (await change_email(alice, "third@example.org")).status_code == 303
-    received = await mailbox.wait(4)  # no notice: the address it replaced was never verified
-    response = await alice.get(by_recipient["new@example.org"].path)
-    assert response.status_code == 404
-    assert "This verification link is not valid" in await response.get_data(as_text=True)
-    assert (await verify(alice, received[3])).status_code == 303
-    assert (await user_row(mail_app, "alice")).verified_email_key == "third@example.org"
+    # Meanwhile the verified address is the way back in; the pending one is not.
+    visitor = AuthActions(mail_app.test_client())
+    for address in ("old@example.org", "new@example.org"):
+        assert (await visitor.post("/reset", {"email": address}, token_from="/reset")).status_code == 200
+    [reset] = (await mailbox.wait(4))[3:]
+    assert (reset.recipients, reset.message["Subject"]) == (["old@example.org"], "Reset your password")
+    assert len(await mailbox.quiet()) == 4
+
+    assert (await verify(alice, link)).status_code == 303
+    user = await user_row(mail_app, "alice")
+    assert (user.email, user.email_key, user.verified_email_key) == ("new@example.org",) * 3
+    assert (user.pending_email, user.pending_email_key) == (None, None)
+    [changed] = (await mailbox.wait(5))[4:]
+    assert (changed.recipients, changed.message["Subject"]) == (["old@example.org"], "Your email address was changed")
+    assert "to new@example.org" in changed.text
+    # The reset link mailed to the old address died with it.
+    assert "not valid" in await (await visitor.get(reset.path)).get_data(as_text=True)
+    page = await (await alice.get("/email")).get_data(as_text=True)
+    assert "Your address is <strong>new@example.org</strong>" in page
+    assert "pending verification" not in page
+    assert "not verified yet" not in page
+
+
+async def test_a_pending_change_can_be_cancelled_or_replaced_and_its_link_dies(mail_app, mailbox):
+    alice = await signup_verified(mail_app, mailbox, "alice", "old@example.org")
+    await change_email(alice, "typo@example.org")
+    [typo] = [r for r in await mailbox.wait(3) if r.recipients == ["typo@example.org"]]
+    await change_email(alice, "new@example.org")  # the second change replaces the first
+    [new] = [r for r in await mailbox.wait(5) if r.recipients == ["new@example.org"]]
+    assert (await alice.get(typo.path)).status_code == 404
+    assert (await user_row(mail_app, "alice")).pending_email == "new@example.org"
+
+    response = await alice.post("/email/cancel", {}, token_from="/email")
+    assert response.status_code == 303
+    page = await (await alice.get("/email")).get_data(as_text=True)
+    assert "The change to new@example.org is cancelled. Your address stays old@example.org." in page
+    assert "pending verification" not in page
+    assert (await alice.get(new.path)).status_code == 404
+    user = await user_row(mail_app, "alice")
+    assert (user.email, user.verified_email_key, user.pending_email) == ("old@example.org", "old@example.org", None)
+
+    # Typing the verified address again drops a pending change too, and mails nobody.
+    await change_email(alice, "again@example.org")
+    await mailbox.wait(7)
+    assert (await change_email(alice, "OLD@example.org")).status_code == 303
+    assert len(await mailbox.quiet()) == 7
+    user = await user_row(mail_app, "alice")
+    assert (user.email, user.verified_email_key, user.pending_email) == ("OLD@example.org", "old@example.org", None)
+
+
+async def test_cancelling_needs_a_recent_password_and_the_pages_token(mail_app, mailbox, clock):
+    alice = await signup_verified(mail_app, mailbox, "alice", "old@example.org")
+    await change_email(alice, "new@example.org")
+    assert (await alice.client.post("/email/cancel", form={})).status_code == 400
+    token = await alice.token("/email")
+    clock.advance(minutes=11)  # the sign-in is no longer recent
+    # From the /email page, whose Referer the browser sends: back there once the password is proved.
+    assert (await alice.get("/email")).headers["Referrer-Policy"] == "same-origin"
+    headers = {"Referer": "http://localhost/email"}
+    response = await alice.client.post("/email/cancel", form={"csrf_token": token}, headers=headers)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/reauthenticate?next=/email"
+    assert (await user_row(mail_app, "alice")).pending_email == "new@example.org"
+
+
+async def test_a_pending_address_another_account_verified_is_refused_and_the_old_one_stays(mail_app, mailbox):
+    alice = await signup_verified(mail_app, mailbox, "alice", "alice@example.org")
+    await change_email(alice, "shared@example.org")
+    [link] = [r for r in await mailbox.wait(3) if r.recipients == ["shared@example.org"]]
+    await signup_verified(mail_app, mailbox, "bob", "Shared@example.org")  # bob proves it first
+    page = await alice.get(link.path)
+    token = csrf_token(await page.get_data(as_text=True))
+    response = await alice.client.post(link.path, form={"csrf_token": token})
+    assert response.status_code == 409
+    assert "is already verified on another account" in await response.get_data(as_text=True)
+    user = await user_row(mail_app, "alice")
+    assert (user.email, user.verified_email_key) == ("alice@example.org", "alice@example.org")
+    assert user.pending_email == "shared@example.org"  # until she cancels it or bob lets go
+
+
+async def test_an_address_never_verified_is_replaced_at_once(mail_app, mailbox, alice):
+    """Nothing proved is at stake, and a reset link to the typed address is the account's only way back in."""
+    await alice.signup("alice", email="first@example.org")
+    [first] = await mailbox.wait(1)
+    assert (await change_email(alice, "second@example.org")).status_code == 303
+    [second] = (await mailbox.wait(2))[1:]
+    assert second.recipients == ["second@example.org"]  # no notice: the address it replaced was never verified
+    user = await user_row(mail_app, "alice")
+    assert (user.email, user.verified_email_key, user.pending_email) == ("second@example.org", None, None)
+    assert (await alice.get(first.path)).status_code == 404
+    assert (await verify(alice, second)).status_code == 303
+    assert (await user_row(mail_app, "alice")).verified_email_key == "second@example.org"
 
 
 async def test_nobody_can_claim_an_address_someone_else_verified(mail_app, mailbox):

@@ -12,7 +12,7 @@ from quartapp.testing.helpers import csrf_token
 
 from .conftest import auth_cookie, AuthActions, PASSWORD, rows, running_app
 from .mailbox import Received
-from .test_addresses import change_email, signup_verified, user_row
+from .test_addresses import change_email, signup_verified, user_row, verify
 
 NEW = "a brand new passphrase"
 SENT = "If an account has this address, a link is on its way."
@@ -220,12 +220,19 @@ async def test_a_newer_request_or_a_password_change_voids_a_link(mail_app, mailb
     assert (await alice.get(second.path)).status_code == 404
 
 
-async def test_changing_the_address_voids_reset_links_sent_to_the_old_one(mail_app, mailbox):
+async def test_changing_the_address_voids_reset_links_sent_to_the_old_one_once_it_takes_effect(mail_app, mailbox):
     alice = await signup_verified(mail_app, mailbox, "alice", "alice@example.org")
     await ask(alice, "alice@example.org")
     link = (await mailbox.wait(2))[1]
     assert (await change_email(alice, "new@example.org")).status_code == 303
-    assert (await alice.get(link.path)).status_code == 404
+    [verification] = [r for r in (await mailbox.wait(4))[2:] if r.recipients == ["new@example.org"]]
+    # While the change is pending the verified address, and its reset link, still stand.
+    visitor = AuthActions(mail_app.test_client())
+    assert (await visitor.get(link.path)).status_code == 303
+    assert (await visitor.get("/reset/set-password")).status_code == 200
+    assert (await verify(alice, verification)).status_code == 303
+    assert (await visitor.get("/reset/set-password")).status_code == 404
+    assert (await AuthActions(mail_app.test_client()).get(link.path)).status_code == 404
 
 
 async def test_the_new_password_follows_the_signup_rules(mail_app, mailbox):

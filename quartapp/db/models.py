@@ -67,6 +67,10 @@ class User(Model):
     # Set, to email_key, only once a link sent to the address came back: unique among verified
     # addresses, so typing someone else's address claims nothing (NULLs never collide).
     verified_email_key: Mapped[str | None] = mapped_column(String(4 * EMAIL_MAX_LENGTH), unique=True)
+    # A new address for an account whose address is verified waits here until a link mailed to
+    # it comes back; until then the verified address keeps receiving resets and notices.
+    pending_email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH))
+    pending_email_key: Mapped[str | None] = mapped_column(String(4 * EMAIL_MAX_LENGTH))
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Second factors (quartapp/mfa): the TOTP secret sealed by mfa/secretbox.py, the last time
     # step a code was accepted for (a code works once), and the random WebAuthn user handle.
@@ -77,6 +81,14 @@ class User(Model):
     @property
     def email_verified(self) -> bool:
         return self.verified_email_key is not None and self.verified_email_key == self.email_key
+
+    def address_to_verify(self) -> tuple[str, str] | None:
+        """The address a verification link is for, with its key: a pending change, else an unverified address."""
+        if self.pending_email is not None and self.pending_email_key is not None:
+            return self.pending_email, self.pending_email_key
+        if self.email is not None and self.email_key is not None and not self.email_verified:
+            return self.email, self.email_key
+        return None
 
 
 class AuthSession(Model):

@@ -15,22 +15,21 @@ def schedule_verification(user_id: int) -> None:
 
 
 async def send_verification(user_id: int, address: str) -> None:
-    """Mail a link that verifies the user's current address, within the mail limits."""
+    """Mail a link that verifies the user's pending or unverified address, within the mail limits."""
     db = get_session()
     user = await db.get(User, user_id)
-    if user is None or user.email is None or user.email_key is None or user.email_verified or user.disabled_at:
+    if user is None or user.disabled_at or (to_verify := user.address_to_verify()) is None:
         return
-    if not await throttle.mail_allowed(db, user.email_key, address):
+    to, key = to_verify
+    if not await throttle.mail_allowed(db, key, address):
         await db.commit()
         audit("mail.throttled", username_key=user.username_key, address=address, purpose=tokens.VERIFY)
         return
-    token = await tokens.issue(db, user, tokens.VERIFY, user.email_key, current_app.config["VERIFY_TOKEN_LIFETIME"])
+    token = await tokens.issue(db, user, tokens.VERIFY, key, current_app.config["VERIFY_TOKEN_LIFETIME"])
     await db.commit()
-    audit(
-        "email.verification_sent", username_key=user.username_key, address=address, domain=user.email.rpartition("@")[2]
-    )
-    link = mail.external_url("addresses.verify", token=token)
-    await mail.deliver(await mail.compose("verify", user.email, "Verify your email address", link, user=user))
+    audit("email.verification_sent", username_key=user.username_key, address=address, domain=to.rpartition("@")[2])
+    link = mail.external_url("verification.verify", token=token)
+    await mail.deliver(await mail.compose("verify", to, "Verify your email address", link, user=user, address=to))
 
 
 async def send_reset(address: str, client: str) -> None:
