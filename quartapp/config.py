@@ -72,7 +72,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_RETRY_DELAY": 2.0,  # seconds before the second attempt, doubling after each
     "RESET_TOKEN_LIFETIME": 60 * 60,
     "VERIFY_TOKEN_LIFETIME": 3 * DAY,
-    "MAIL_LIMIT_WINDOW": 60 * 60,  # reset and verification mails are counted per window...
+    "SIGNIN_CODE_LIFETIME": 10 * 60,  # seconds a mailed sign-in code works; 0 turns sign-in by code off
+    "SIGNIN_CODE_ATTEMPTS": 5,  # wrong entries before a mailed sign-in code is void
+    "MAIL_LIMIT_WINDOW": 60 * 60,  # reset, verification and sign-in code mails are counted per window...
     "MAIL_LIMIT_PER_ADDRESS": 3,  # ...per recipient address
     "MAIL_LIMIT_PER_NETWORK": 20,  # ...and per requesting client's network
     "SESSION_COOKIE_NAME": "quartapp_session",
@@ -101,10 +103,12 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     window = app.config["RECENT_SIGNIN_WINDOW"]
     if isinstance(window, bool) or not isinstance(window, int | float) or window <= 0:
         raise ConfigurationError(f"RECENT_SIGNIN_WINDOW must be a number of seconds above 0, not {window!r}")
-    for name in ("HASH_WORKERS", "SERVER_WORKERS"):
+    for name in ("HASH_WORKERS", "SERVER_WORKERS", "SIGNIN_CODE_ATTEMPTS"):
         value = app.config[name]
-        if (value is not None or name == "SERVER_WORKERS") and not _whole_number(value):
+        if (value is not None or name != "HASH_WORKERS") and not _whole_number(value):
             raise ConfigurationError(f"{name} must be a whole number of at least 1, not {value!r}")
+    if not _whole_number(app.config["SIGNIN_CODE_LIFETIME"]) and app.config["SIGNIN_CODE_LIFETIME"] != 0:
+        raise ConfigurationError("SIGNIN_CODE_LIFETIME must be a whole number of seconds (0: no sign-in by code)")
     hosts = app.config["TRUSTED_HOSTS"]
     if not isinstance(hosts, list) or not hosts or not all(isinstance(host, str) and host for host in hosts):
         raise ConfigurationError('TRUSTED_HOSTS must be a JSON list of host names, such as ["auth.example.com"]')

@@ -20,6 +20,7 @@ from .mfa.passkeys import signin as passkey_signin
 from .mfa.passkeys import views as passkey_views
 from .recovery import addresses, reset, verification
 from .server.access_log import SecretConverter
+from .signin_code import views as signin_code
 from .web import errors, headers
 from .web.cookies import Auth
 from .web.gate import Gate
@@ -57,10 +58,12 @@ def create_app(
     passwords.init_app(app)
     mail.init_app(app)
     Auth(app, user_class=CurrentUser)
-    # The sign-in core: sign-in, sign-up, sign-out and /reauthenticate; the home page; the account.
+    # The sign-in core: sign-in, sign-up, sign-out and /reauthenticate; the home page; the account;
+    # a sign-in code by mail.
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(signin_code.bp)
     # A way back in by mail: the address and its verification, then password resets.
     app.register_blueprint(addresses.bp)
     app.register_blueprint(verification.bp)

@@ -19,10 +19,11 @@ from .models import Challenge
 SIGNIN = "signin"  # password checked; data: "remember" or ""
 PASSKEY_SIGNIN = "passkey.signin"  # data: the WebAuthn challenge (base64url)
 PASSKEY_REGISTER = "passkey.register"
+SIGNIN_CODE = "signin.code"  # user_id and data (the code's HMAC) set once the code is mailed
 
 
-async def issue(db: AsyncSession, purpose: str, lifetime: float, *, user_id: int | None = None, data: str = "") -> None:
-    """Start purpose for this visitor, replacing one it had; flushed, not committed."""
+async def issue(db: AsyncSession, purpose: str, lifetime: float, *, user_id: int | None = None, data: str = "") -> str:
+    """Start purpose for this visitor, replacing one it had; flushed, not committed. Returns the row's id."""
     if (old := session.pop(_name(purpose), None)) is not None:
         await db.execute(delete(Challenge).where(Challenge.id == token_digest(str(old))))
     token, challenge_id = new_token()
@@ -30,6 +31,7 @@ async def issue(db: AsyncSession, purpose: str, lifetime: float, *, user_id: int
     db.add(Challenge(id=challenge_id, purpose=purpose, user_id=user_id, data=data, expires_at=expires_at))
     await db.flush()
     session[_name(purpose)] = token
+    return challenge_id
 
 
 async def current(db: AsyncSession, purpose: str) -> Challenge | None:

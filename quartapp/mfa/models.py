@@ -35,7 +35,7 @@ class Passkey(Model):
 
 
 class Challenge(Model):
-    """A short-lived, single-use server-side state: a half-finished sign-in or a WebAuthn challenge."""
+    """A short-lived, single-use server-side state: a half-finished sign-in, a mailed code, a WebAuthn challenge."""
 
     __tablename__ = "challenges"
 
@@ -45,3 +45,5 @@ class Challenge(Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     data: Mapped[str] = mapped_column(Text, default="")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Wrong answers given so far, for challenges that take a guessable answer (a mailed code).
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")

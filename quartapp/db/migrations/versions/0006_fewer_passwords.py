@@ -1,4 +1,4 @@
-"""a change of a verified address waits for its own verification
+"""fewer passwords: a pending address change, sign-in codes by mail
 
 Revision ID: 0006
 Revises: 0005
@@ -20,9 +20,13 @@ def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("pending_email", sa.String(254), nullable=True))
         batch.add_column(sa.Column("pending_email_key", sa.String(1016), nullable=True))
+    with op.batch_alter_table("challenges") as batch:
+        batch.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("challenges") as batch:
+        batch.drop_column("attempts")
     # A change still waiting for its link is forgotten: the verified address stays, as it did.
     with op.batch_alter_table("users") as batch:
         batch.drop_column("pending_email_key")
