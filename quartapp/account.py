@@ -11,6 +11,7 @@ from .audit import audit
 from .current_user import signed_in_user
 from .db.engine import get_session
 from .forms import ButtonForm, CSRFError, NewPasswordForm, require_csrf, RevokeSessionForm
+from .mfa import trust
 from .password_change import replace_password
 from .passwords import hash_password, hashes_password
 from .reauth import recent_signin_required
@@ -29,6 +30,7 @@ async def sessions_page() -> str:
         current_id=user.session_id,
         revoke_form=RevokeSessionForm(),
         others_form=ButtonForm(),
+        trusted=await trust.list_for_user(get_session(), user.user_id),
     )
 
 
@@ -60,6 +62,21 @@ async def revoke_other_sessions() -> Response:
     await get_session().commit()
     audit("session.revoked", username_key=user.username_key, session_id=user.session_id, others=count)
     await flash(f"Signed out {count} other session{'' if count == 1 else 's'}.")
+    return redirect(url_for("account.sessions_page"), 303)
+
+
+@bp.post("/sessions/trusted/revoke")
+@login_required
+async def revoke_trust() -> Response:
+    """Stop trusting one of the user's browsers: its next sign-in asks for the second factor again."""
+    form = await RevokeSessionForm.from_request()
+    if not form.validate_on_submit():
+        raise CSRFError()
+    user, db = await signed_in_user(), get_session()
+    if await trust.revoke(db, user.user_id, form.session_id.data):
+        await db.commit()
+        audit("second_factor.trust_revoked", username_key=user.username_key, browser_id=form.session_id.data)
+        await flash("That browser will be asked for the second step again.")
     return redirect(url_for("account.sessions_page"), 303)
 
 

@@ -20,6 +20,7 @@ from .fields import Password
 from .forms import csrf_input, Form, require_csrf, SignInForm, SignUpForm
 from .login import end_current_session, safe_next, sign_in
 from .mfa import signin as second_step
+from .mfa import trust
 from .mfa.factors import needs_second_factor
 from .passwords import hash_password, hashes_password
 from .recovery.mails import schedule_verification
@@ -105,8 +106,10 @@ async def signout() -> Response:
     logout_user()
     session.pop("csrf", None)
     response = redirect(url_for("auth.signin"), 303)
-    # Browsers that support it also drop every other cookie of this site.
-    response.headers["Clear-Site-Data"] = '"cookies"'
+    # Browsers that support it also drop every other cookie of this site; but not on a browser its
+    # owner chose to trust, whose trust cookie it cannot spare (sign-out is not "forget this browser").
+    if not trust.held():
+        response.headers["Clear-Site-Data"] = '"cookies"'
     return response
 
 

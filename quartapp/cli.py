@@ -13,7 +13,7 @@ from .audit import audit
 from .db.engine import get_session
 from .db.models import add_user, get_user_by_username, User, utcnow
 from .forms import SignUpForm
-from .mfa import factors
+from .mfa import factors, trust
 from .password_change import replace_password
 from .passwords import hash_password
 from .recovery import tokens
@@ -116,6 +116,7 @@ def init_app(app: Quart) -> None:
             user.disabled_at = user.disabled_at or utcnow()
             revoked = await auth_sessions.end_all(db, user.id)
             await tokens.void(db, user.id)  # no reset or verification link of it works any more
+            await trust.revoke_all(db, user.id, why="account.disabled")
             await db.commit()
             audit("account.disabled", username_key=user.username_key, via="cli", revoked=revoked)
             return revoked

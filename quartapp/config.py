@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     # Seconds after a password check in which pages behind recent_signin_required ask for none.
     "RECENT_SIGNIN_WINDOW": 10 * 60,
     "SECOND_FACTOR_TIMEOUT": 5 * 60,  # seconds between the right password and the second factor
+    "TRUSTED_BROWSER_DAYS": 30,  # "don't ask for a code on this browser" lasts this long; 0: not offered
     "TOTP_KEY": None,  # None: the TOTP secrets' key is derived from SECRET_KEY (see mfa/secretbox.py)
     "TOTP_KEY_FALLBACKS": [],  # old TOTP_KEYs, still opening secrets sealed with them
     "TOTP_ISSUER": "quartapp",  # the account's label in authenticator apps
@@ -107,8 +108,9 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
         value = app.config[name]
         if (value is not None or name != "HASH_WORKERS") and not _whole_number(value):
             raise ConfigurationError(f"{name} must be a whole number of at least 1, not {value!r}")
-    if not _whole_number(app.config["SIGNIN_CODE_LIFETIME"]) and app.config["SIGNIN_CODE_LIFETIME"] != 0:
-        raise ConfigurationError("SIGNIN_CODE_LIFETIME must be a whole number of seconds (0: no sign-in by code)")
+    for name in ("SIGNIN_CODE_LIFETIME", "TRUSTED_BROWSER_DAYS"):
+        if not _whole_number(app.config[name]) and app.config[name] != 0:
+            raise ConfigurationError(f"{name} must be a whole number, 0 to turn it off, not {app.config[name]!r}")
     hosts = app.config["TRUSTED_HOSTS"]
     if not isinstance(hosts, list) or not hosts or not all(isinstance(host, str) and host for host in hosts):
         raise ConfigurationError('TRUSTED_HOSTS must be a JSON list of host names, such as ["auth.example.com"]')

@@ -6,7 +6,7 @@ from quart import Quart
 
 from . import auth_sessions, throttle
 from .db.engine import get_session
-from .mfa import challenges
+from .mfa import challenges, trust
 from .recovery import tokens
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ async def run_once(app: Quart) -> None:
             stale = await throttle.delete_stale(db)
             stale += await tokens.delete_expired(db)
             stale += await challenges.delete_expired(db)
+            stale += await trust.delete_expired(db)
             await db.commit()
     except Exception:
         log.exception("housekeeping failed; retrying at the next interval")

@@ -78,7 +78,7 @@ class AuthActions:
         self, client: TestClientProtocol, address: str | None = None, user_agent: str = "TestBrowser/1.0"
     ) -> None:
         self.client = client
-        self.options: dict[str, dict[str, object]] = {"headers": {"User-Agent": user_agent}}
+        self.options: dict[str, Any] = {"headers": {"User-Agent": user_agent}}  # client keyword arguments
         if address is not None:
             self.options["scope_base"] = {"client": (address, 50000)}
 

@@ -37,7 +37,15 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("BCRYPT_ROUNDS", 3), ("BCRYPT_ROUNDS", "12"), ("COOKIE_SECURE", "yes"), ("SERVER_WORKERS", 0)],
+    [
+        ("BCRYPT_ROUNDS", 3),
+        ("BCRYPT_ROUNDS", "12"),
+        ("COOKIE_SECURE", "yes"),
+        ("SERVER_WORKERS", 0),
+        ("SIGNIN_CODE_LIFETIME", -1),
+        ("SIGNIN_CODE_ATTEMPTS", 0),
+        ("TRUSTED_BROWSER_DAYS", "30"),
+    ],
 )
 def test_bad_settings_fail_at_start_up(tmp_path, name, value):
     with pytest.raises(ValueError, match=name):

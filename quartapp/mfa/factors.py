@@ -9,6 +9,7 @@ from ..db.engine import get_session
 from ..db.models import User
 from ..throttle import Limits
 from ..web.client import client_address
+from . import trust
 from .models import Passkey, RecoveryCode
 
 
@@ -46,3 +47,4 @@ async def remove_all(db: AsyncSession, user_id: int) -> None:
     await db.execute(update(User).where(User.id == user_id).values(totp_secret=None, totp_last_step=None))
     await db.execute(delete(Passkey).where(Passkey.user_id == user_id))
     await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    await trust.revoke_all(db, user_id, why="second_factors.reset")

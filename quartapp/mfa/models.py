@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db.models import Model, UTCDateTime, utcnow
+from ..db.models import Model, USER_AGENT_MAX_LENGTH, UTCDateTime, utcnow
 
 
 class RecoveryCode(Model):
@@ -47,3 +47,18 @@ class Challenge(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # Wrong answers given so far, for challenges that take a guessable answer (a mailed code).
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class TrustedBrowser(Model):
+    """A browser whose owner ticked "don't ask again": its sign-ins skip the second step until it expires."""
+
+    __tablename__ = "trusted_browsers"
+
+    # SHA-256 of the random token in the browser's trust cookie.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX_LENGTH))

@@ -1,4 +1,7 @@
-"""The second step of signing in: after the right password, a code or a passkey, then the session."""
+"""The second step of signing in: after the right password, a code or a passkey, then the session.
+
+A browser the user trusted (mfa/trust.py) skips it.
+"""
 
 from quart import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,10 +11,10 @@ from ..answers import too_many
 from ..audit import audit
 from ..db.engine import get_session
 from ..db.models import User
-from ..fields import Text
+from ..fields import Check, Text
 from ..forms import Form
 from ..login import safe_next, sign_in
-from . import challenges, recovery_codes, totp
+from . import challenges, recovery_codes, totp, trust
 from .factors import attempt_limits, has_passkeys
 
 bp = Blueprint("mfa", __name__)
@@ -23,6 +26,7 @@ INVALID_CODE = "That code is not right or was already used. Enter the newest one
 class CodeForm(Form):
     # No DataRequired: a missing code gets the same answer as a wrong one.
     code = Text("Code")
+    trust = Check("Don't ask for a code on this browser")
 
 
 async def begin(user: User, *, remember: bool) -> Response:
@@ -32,6 +36,9 @@ async def begin(user: User, *, remember: bool) -> Response:
     anonymous to every protected page; the hold expires after SECOND_FACTOR_TIMEOUT.
     """
     db = get_session()
+    if await trust.recognised(db, user):
+        await sign_in(user, remember=remember)  # commits the trust's last use with the session
+        return redirect(safe_next(request.args.get("next")), 303)
     lifetime = current_app.config["SECOND_FACTOR_TIMEOUT"]
     await challenges.issue(db, challenges.SIGNIN, lifetime, user_id=user.id, data="remember" if remember else "")
     await db.commit()
@@ -44,11 +51,14 @@ async def pending_user(db: AsyncSession) -> User | None:
     return await db.get(User, pending.user_id) if pending and pending.user_id else None
 
 
-async def finish(db: AsyncSession, user: User) -> Response | None:
-    """Turn the held sign-in into a session (once: of two requests at once, one gets it)."""
+async def finish(db: AsyncSession, user: User, *, trusted: bool = False) -> Response | None:
+    """Turn the held sign-in into a session (once: of two requests at once, one gets it);
+    trusted: skip this step on this browser from now on, if the app offers it."""
     pending = await challenges.take(db, challenges.SIGNIN)
     if pending is None or pending.user_id != user.id or user.disabled_at is not None:
         return None
+    if trusted and trust.offered():
+        await trust.grant(db, user)
     await sign_in(user, remember=pending.data == "remember")
     return redirect(safe_next(request.args.get("next")), 303)
 
@@ -87,7 +97,7 @@ async def second_factor_submit() -> Response | str | tuple[str, int] | tuple[str
     else:
         accepted, via = await recovery_codes.use(db, user.id, code), "recovery_code"
     if accepted:
-        if (response := await finish(db, user)) is None:
+        if (response := await finish(db, user, trusted=form.trust.data)) is None:
             await db.rollback()  # another request finished this sign-in first: the code stays unspent
             return await expired()
         await limits.record_success(db)

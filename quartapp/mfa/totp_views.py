@@ -14,7 +14,7 @@ from ..fields import Password, Text
 from ..forms import CSRFError, Form, require_csrf
 from ..passwords import hashes_password
 from ..reauth import recent_signin_required
-from . import challenges, recovery_codes, secretbox, totp
+from . import challenges, recovery_codes, secretbox, totp, trust
 from .factors import account, attempt_limits, drop_codes_if_unneeded
 from .notices import notify
 
@@ -113,6 +113,7 @@ async def disable() -> Response | Page:
         return redirect(url_for("mfa_settings.overview"), 303)
     await db.execute(update(User).where(User.id == user.id).values(totp_secret=None, totp_last_step=None))
     await drop_codes_if_unneeded(db, user.id)
+    await trust.revoke_all(db, user.id, why="totp.disabled")
     await limits.record_success(db)
     await db.commit()
     audit("totp.disabled", username_key=user.username_key)

@@ -42,7 +42,7 @@ def test_a_code_by_mail_signs_in_the_browser_that_asked(
     received = mail_to(mail_server, address, "Your sign-in code")
     code = re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}", received.text)
     assert code is not None
-    page.get_by_label("Code").fill(code.group(0))
+    page.get_by_label("Code", exact=True).fill(code.group(0))
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(re.compile(r"/sessions$"))
     expect(page.get_by_text("This browser")).to_be_visible()

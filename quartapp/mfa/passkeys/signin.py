@@ -86,7 +86,7 @@ async def second_factor_verify() -> Json:
         await db.commit()
         audit("second_factor.failure", username_key=user.username_key, via="passkey")
         raise
-    if (response := await finish(db, user)) is None:
+    if (response := await finish(db, user, trusted=body.get("trust") is True)) is None:
         await db.rollback()  # another request finished this sign-in first
         raise PasskeyError(EXPIRED)
     await limits.record_success(db)

@@ -10,7 +10,7 @@ from ...db.models import User
 from ...fields import Text
 from ...forms import ButtonForm, CSRFError, Form, require_csrf
 from ...reauth import recent_signin_required
-from .. import challenges, recovery_codes, secretbox
+from .. import challenges, recovery_codes, secretbox, trust
 from ..factors import account, drop_codes_if_unneeded, needs_second_factor
 from ..models import Passkey
 from ..notices import notify
@@ -68,6 +68,7 @@ async def remove(passkey_id: str) -> Response:
     name = (await _own(user, passkey_id)).name
     if await rowcount(db, delete(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == user.id)):
         await drop_codes_if_unneeded(db, user.id)
+        await trust.revoke_all(db, user.id, why="passkey.removed")  # the passkey may be gone with its device
         await db.commit()
         audit("passkey.removed", username_key=user.username_key, name=name)
         notify(user, "passkey.removed", name=name)
