@@ -5,6 +5,7 @@ the button's, fetched meanwhile, must neither replace it nor be replaced by it.
 """
 
 import logging
+from html.parser import HTMLParser
 
 import pytest
 
@@ -28,6 +29,45 @@ async def app(tmp_path):
 @pytest.fixture
 async def alice(client, signed_in):
     return await signed_in(client, "alice", password=PASSWORD)
+
+
+class Inputs(HTMLParser):
+    """The attributes of each <input> of a page, by its name."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.inputs: dict[str | None, dict[str, str | None]] = {}
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "input":
+            self.inputs[dict(attrs).get("name")] = dict(attrs)
+
+
+async def username_input(client, path: str = "/signin", **headers: str) -> dict[str, str | None]:
+    response = await client.get(path, headers=headers)
+    assert response.status_code == 200
+    return Inputs(await response.get_data(as_text=True)).inputs["username"]
+
+
+async def test_the_username_field_offers_passkeys_to_the_browsers_autofill(client):
+    username = await username_input(client, "/signin?next=/sessions")
+    assert username["autocomplete"] == "username webauthn"
+    assert username["data-passkey"] == "autofill"  # passkeys.js starts the conditional request for this field
+    assert username["data-options"] == f"{AUTOFILL}/options"
+    assert username["data-verify"] == f"{AUTOFILL}/verify?next=/sessions"  # next, as the button's
+    assert "autofocus" in username
+
+
+async def test_where_passkeys_cannot_work_the_field_is_a_plain_username_field(tmp_path):
+    async with running_app(tmp_path, BASE_URL="http://localhost:8000") as app:
+        username = await username_input(app.test_client(), Host="127.0.0.1:8000")  # another origin
+        assert username["autocomplete"] == "username"
+        assert "data-passkey" not in username
+    async with running_app(tmp_path / "ip", BASE_URL="http://127.0.0.1:8000") as app:
+        username = await username_input(app.test_client(), Host="127.0.0.1:8000")  # no passkey at an IP
+        assert username["autocomplete"] == "username"
+        assert "data-passkey" not in username
 
 
 async def test_a_passkey_chosen_from_the_autofill_signs_in_and_follows_next(app, client, alice, caplog):
