@@ -442,6 +442,8 @@ async def test_registering_needs_the_csrf_header(client, alice, path):
     [
         "/passkeys/signin/options",
         "/passkeys/signin/verify",
+        "/passkeys/signin/autofill/options",
+        "/passkeys/signin/autofill/verify",
         "/signin/second-factor/passkey/options",
         "/signin/second-factor/passkey/verify",
     ],

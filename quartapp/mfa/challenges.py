@@ -18,6 +18,7 @@ from .models import Challenge
 
 SIGNIN = "signin"  # password checked; data: "remember" or ""
 PASSKEY_SIGNIN = "passkey.signin"  # data: the WebAuthn challenge (base64url)
+PASSKEY_AUTOFILL = "passkey.autofill"  # the same, for the request the sign-in page's autofill holds open
 PASSKEY_REGISTER = "passkey.register"
 SIGNIN_CODE = "signin.code"  # user_id and data (the code's HMAC) set once the code is mailed
 

@@ -1,7 +1,8 @@
 // Passkeys: the WebAuthn ceremonies behind buttons marked data-passkey="signin", "second-factor" or
-// "register". Each asks data-options for the server's options, runs the browser's ceremony, posts
-// the result to data-verify with the page's CSRF token, then follows the redirect it answers with,
-// or shows the refusal in [data-passkey-error]. A file of its own: the CSP allows no inline script.
+// "register", and behind the browser's autofill of a username field marked data-passkey="autofill".
+// Each asks data-options for the server's options, runs the browser's ceremony, posts the result to
+// data-verify with the page's CSRF token, then follows the redirect it answers with, or shows the
+// refusal in [data-passkey-error]. A file of its own: the CSP allows no inline script.
 "use strict";
 
 (() => {
@@ -78,13 +79,14 @@
     return (meta && meta.content) || (input && input.value) || "";
   }
 
-  async function post(url, body) {
+  async function post(url, body, signal) {
     const response = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
       redirect: "manual",  // a redirect here means "confirm your password first": the page itself leads there
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
       body: JSON.stringify(body),
+      signal,
     });
     if (response.type === "opaqueredirect") {
       window.location.reload();
@@ -104,6 +106,15 @@
     }
   }
 
+  // Shows the refusal of error (hides the message when null) in the passkey box of element.
+  function report(element, error) {
+    const box = element.closest("[data-passkey-box]") || document;
+    const message = box.querySelector("[data-passkey-error]") || document.querySelector("[data-passkey-error]");
+    if (!message) return;
+    if (error) message.textContent = explain(error);
+    message.hidden = !error;
+  }
+
   async function run(button) {
     const kind = button.dataset.passkey;
     const nameInput = document.querySelector("[data-passkey-name]");
@@ -121,22 +132,85 @@
     if (answer && answer.redirect) window.location.assign(answer.redirect);
   }
 
+  // Autofill (WebAuthn conditional mediation): while a request of the page's is pending, the browser
+  // lists the user's passkeys under the username field marked data-passkey="autofill"; choosing one
+  // signs in as the button does, through the field's own data-options and data-verify (a challenge
+  // of its own). WebAuthn allows one pending request: the button and the password form abort it first.
+  const field = document.querySelector('input[data-passkey="autofill"]');
+  let offering = false;  // this browser has conditional mediation and this page the field
+  let autofill = null;  // the pending request: { controller, done }
+  let busy = false;  // the button's ceremony runs
+
+  function startAutofill() {
+    if (!offering || autofill || busy) return;
+    const controller = new AbortController();
+    const done = offer(controller.signal).catch(() => {
+      // Aborted, or ended by the browser unchosen: nothing to say; the field's next focus offers again.
+      if (autofill && autofill.controller === controller) autofill = null;
+    });
+    autofill = { controller, done };
+  }
+
+  async function stopAutofill() {
+    if (!autofill) return;
+    const { controller, done } = autofill;
+    autofill = null;
+    controller.abort();  // its AbortError is ours: offer() ends quietly
+    await done;  // settled, so its options' answer cannot overwrite the session cookie of the next request
+  }
+
+  async function offer(signal) {
+    const options = await post(field.dataset.options, {}, signal);
+    // The browser offers for as long as the page stays; the server's challenge lives options.timeout ms.
+    const renew = setTimeout(() => {
+      if (autofill && autofill.controller.signal === signal) stopAutofill().then(startAutofill);
+    }, (options.timeout || 60000) * 0.9);
+    let credential;
+    try {
+      credential = await navigator.credentials.get({ mediation: "conditional", publicKey: requestOptions(options), signal });
+    } finally {
+      clearTimeout(renew);
+    }
+    report(field, null);
+    buttons.forEach((button) => { button.disabled = true; });  // chosen: no second ceremony while it is verified
+    try {
+      // No signal: once the user has chosen, nothing of ours aborts the sign-in.
+      const answer = await post(field.dataset.verify, { credential: assertionJSON(credential) });
+      if (answer && answer.redirect) window.location.assign(answer.redirect);
+    } catch (error) {
+      report(field, error);
+      buttons.forEach((button) => { button.disabled = false; });
+      autofill = null;
+      startAutofill();  // its challenge is spent: a new request offers the passkeys again
+    }
+  }
+
+  if (field && PublicKeyCredential.isConditionalMediationAvailable) {
+    PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
+      if (!available) return;  // the button alone, as before
+      offering = true;
+      field.addEventListener("focus", startAutofill);
+      field.form.addEventListener("submit", () => { stopAutofill(); });  // the password's turn
+      startAutofill();
+    }, () => {});
+  }
+
   buttons.forEach((button) => {
     button.addEventListener("click", async () => {
-      const box = button.closest("[data-passkey-box]") || document;
-      const message = box.querySelector("[data-passkey-error]") || document.querySelector("[data-passkey-error]");
-      if (message) message.hidden = true;
+      report(button, null);
       button.disabled = true;
+      busy = true;
       try {
+        await stopAutofill();
         await run(button);
+        return;  // the page moves on
       } catch (error) {
-        if (message) {
-          message.textContent = explain(error);
-          message.hidden = false;
-        }
+        report(button, error);
       } finally {
         button.disabled = false;
+        busy = false;
       }
+      startAutofill();  // the ceremony failed: the field offers the passkeys again
     });
   });
 })();

@@ -33,7 +33,16 @@ def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
     return cdp, str(added["authenticatorId"])
 
 
+def without_autofill(page: Page) -> None:
+    """A browser without conditional mediation: passkeys behind the button only, as before autofill had them.
+
+    (Chromium's virtual authenticator answers a conditional request by itself: see test_passkey_autofill_flow.)
+    """
+    page.add_init_script("PublicKeyCredential.isConditionalMediationAvailable = async () => false;")
+
+
 def test_add_a_passkey_then_sign_in_with_it_alone(page: Page, screenshots: Path) -> None:
+    without_autofill(page)
     cdp, authenticator = virtual_authenticator(page)
     username = fresh_username("passkey")
     page.goto("/signup")
@@ -73,6 +82,7 @@ def test_add_a_passkey_then_sign_in_with_it_alone(page: Page, screenshots: Path)
 
 
 def test_a_passkey_after_the_password_and_a_refusal_on_the_page(page: Page, screenshots: Path) -> None:
+    without_autofill(page)
     cdp, authenticator = virtual_authenticator(page)
     username = fresh_username("second")
     page.goto("/signup")

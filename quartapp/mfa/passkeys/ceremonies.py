@@ -138,9 +138,11 @@ async def register(db: AsyncSession, user: User, rp: RelyingParty, response: obj
     return passkey
 
 
-async def authenticate(db: AsyncSession, rp: RelyingParty, response: object, user: User | None) -> tuple[User, Passkey]:
+async def authenticate(
+    db: AsyncSession, rp: RelyingParty, response: object, user: User | None, purpose: str = challenges.PASSKEY_SIGNIN
+) -> tuple[User, Passkey]:
     """Verify the response to authentication_options (for user, as a second factor); count the use."""
-    expected = await _expected(db, challenges.PASSKEY_SIGNIN, user.id if user else None, rp)
+    expected = await _expected(db, purpose, user.id if user else None, rp)
     parsed = _checked(helpers.parse_authentication_credential_json, json_val=response)
     passkey = await db.get(Passkey, parsed.id) if CREDENTIAL_ID.fullmatch(parsed.id) else None
     owner = await db.get(User, passkey.user_id) if passkey else None

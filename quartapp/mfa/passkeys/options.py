@@ -54,14 +54,16 @@ async def registration_options(db: AsyncSession, user: User, rp: RelyingParty) -
     return await _issued(db, challenges.PASSKEY_REGISTER, user.id, options)
 
 
-async def authentication_options(db: AsyncSession, rp: RelyingParty, user: User | None) -> dict[str, Any]:
+async def authentication_options(
+    db: AsyncSession, rp: RelyingParty, user: User | None, purpose: str = challenges.PASSKEY_SIGNIN
+) -> dict[str, Any]:
     """Alone (user None): any discoverable credential. As a second factor: the user's own ones."""
     allowed = [_descriptor(p) for p in await of_user(db, user.id)] if user else []
     required = UV.REQUIRED if user is None else UV.PREFERRED  # after a password, possession is the factor asked
     options = webauthn.generate_authentication_options(
         rp_id=rp.id, timeout=LIFETIME * 1000, allow_credentials=allowed, user_verification=required
     )
-    return await _issued(db, challenges.PASSKEY_SIGNIN, user.id if user else None, options)
+    return await _issued(db, purpose, user.id if user else None, options)
 
 
 async def _issued(db: AsyncSession, purpose: str, user_id: int | None, options: Any) -> dict[str, Any]:

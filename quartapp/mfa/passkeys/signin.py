@@ -8,6 +8,7 @@ from ...db.engine import get_session
 from ...db.models import User
 from ...login import safe_next, sign_in
 from ...throttle import Limits
+from .. import challenges
 from ..factors import attempt_limits
 from ..signin import finish, pending_user
 from . import ceremonies, options
@@ -41,15 +42,33 @@ async def signin_options() -> Json:
 @bp.post("/passkeys/signin/verify")
 @json_view
 async def signin_verify() -> Json:
+    return await _alone(challenges.PASSKEY_SIGNIN)
+
+
+# The sign-in page's autofill (conditional mediation) holds its request open while the page is used: a
+# challenge of its own, so the button's options (or a second factor's) neither replace it nor are replaced by it.
+@bp.post("/passkeys/signin/autofill/options")
+@json_view
+async def autofill_options() -> Json:
+    return await options.authentication_options(get_session(), site(), None, challenges.PASSKEY_AUTOFILL)
+
+
+@bp.post("/passkeys/signin/autofill/verify")
+@json_view
+async def autofill_verify() -> Json:
+    return await _alone(challenges.PASSKEY_AUTOFILL, via="autofill")
+
+
+async def _alone(purpose: str, **fields: str) -> Json:
     """Sign in with a passkey alone: a discoverable credential, unlocked on the device (two factors in one)."""
     body, db, rp = await json_body(), get_session(), site()
     try:
-        user, passkey = await ceremonies.authenticate(db, rp, body.get("credential"), None)
+        user, passkey = await ceremonies.authenticate(db, rp, body.get("credential"), None, purpose)
     except PasskeyError:
-        audit("passkey.failure")
+        audit("passkey.failure", **fields)
         raise
     await sign_in(user, remember=False)  # commits the passkey's new counter with the session
-    audit("passkey.used", username_key=user.username_key, name=passkey.name)
+    audit("passkey.used", username_key=user.username_key, name=passkey.name, **fields)
     return {"redirect": safe_next(request.args.get("next"))}
 
 
