@@ -457,10 +457,12 @@ async def test_signing_in_needs_the_csrf_header(app, client, path):
     assert "did not come from this site" in await error_of(await post_json(client, path, {}, other))
 
 
-async def second_factor(client: Client, device: Authenticator, query: str = "", **get: Any) -> Response:
+async def second_factor(
+    client: Client, device: Authenticator, query: str = "", trust: bool | None = None, **get: Any
+) -> Response:
     csrf = await token(client, "/signin/second-factor")
     offered = await options(client, "/signin/second-factor/passkey/options", csrf)
-    body = {"credential": device.get(offered, **get)}
+    body = {"credential": device.get(offered, **get)} | ({} if trust is None else {"trust": trust})
     return await post_json(client, f"/signin/second-factor/passkey/verify{query}", body, csrf)
 
 
@@ -486,6 +488,17 @@ async def test_a_passkey_is_the_second_factor_after_the_password(app, client, al
     assert (await browser.get("/sessions")).status_code == 200
     assert len(await rows(app, AuthSession)) == 2
     assert ("second_factor.success", "passkey") in [(e["event"], e.get("via")) for e in audited(caplog)]
+
+
+async def test_a_passkey_second_step_can_trust_the_browser(app, client, alice):
+    device = await registered(client)
+    browser = AuthActions(app.test_client())
+    await browser.signin("alice", PASSWORD)
+    response = await second_factor(browser.client, device, flags=UP, trust=True)
+    assert response.status_code == 200
+    assert any(h.startswith("quartapp_trust=") for h in response.headers.getlist("Set-Cookie"))
+    await browser.signout()
+    assert (await browser.signin("alice", PASSWORD)).headers["Location"] == "/"
 
 
 async def test_the_second_factor_takes_only_the_users_own_passkey(app, client, alice, signed_in):

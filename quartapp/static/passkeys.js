@@ -128,6 +128,9 @@
       const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
       body.credential = assertionJSON(credential);
     }
+    // The second step's "don't ask again on this browser" box counts for the passkey too.
+    const trust = kind === "second-factor" && document.querySelector('input[name="trust"]');
+    if (trust) body.trust = trust.checked;
     const answer = await post(button.dataset.verify, body);
     if (answer && answer.redirect) window.location.assign(answer.redirect);
   }

@@ -105,8 +105,12 @@ def test_a_passkey_after_the_password_and_a_refusal_on_the_page(page: Page, scre
     fill_signin(page, username, PASSWORD)
     expect(page.get_by_role("heading", name="One more step")).to_be_visible()
     page.screenshot(path=screenshots / "passkeys-second-factor.png", full_page=True)
+    page.get_by_label("Don't ask for a code on this browser for 30 days").check()  # counts for the passkey too
     page.get_by_role("button", name="Use a passkey").click()
     expect_signed_in(page, username)
+    page.get_by_role("button", name="Sign out").click()
+    fill_signin(page, username, PASSWORD)
+    expect_signed_in(page, username)  # a trusted browser: no second step
 
     # Removed here, the passkey stays on the device: signing in with it is refused, on the page.
     page.goto("/passkeys")
