@@ -23,10 +23,10 @@ SCHEMES = {"smtp": (25, False, False), "smtp+starttls": (587, False, True), "smt
 
 @dataclass(frozen=True)
 class Mail:
-    """A message ready to go, and the link it carries (logged by the outbox, never elsewhere)."""
+    """A message ready to go, and the link or code it carries (logged by the outbox, never elsewhere)."""
 
     message: EmailMessage
-    link: str | None = None
+    secret: str | None = None
 
     @property
     def to(self) -> str:
@@ -93,7 +93,7 @@ async def compose(template: str, to: str, subject: str, link: str | None = None,
     context |= {"link": link, "base_url": config["BASE_URL"], "subject": subject}
     message.set_content(await render_template(f"mail/{template}.txt", **context))
     message.add_alternative(await render_template(f"mail/{template}.html", **context), subtype="html")
-    return Mail(message, link)
+    return Mail(message, link or context.get("code"))
 
 
 def send_later(template: str, to: str, subject: str, **context: Any) -> None:
@@ -110,7 +110,7 @@ async def deliver(mail: Mail) -> bool:
     config = current_app.config
     if not config["SMTP_URL"]:
         path = await asyncio.to_thread(_write_outbox, Path(current_app.instance_path) / "outbox", mail)
-        log.info("mail to %s: %s %s", mail.to, mail.message["Subject"], mail.link or f"({path.name})")
+        log.info("mail to %s: %s %s", mail.to, mail.message["Subject"], mail.secret or f"({path.name})")
         return True
     options = smtp_options(config["SMTP_URL"])
     # Logged by the recipient's domain: enough to see which provider fails, no address, no link.

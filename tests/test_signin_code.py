@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 
 import pytest
 from quart import Quart
@@ -178,3 +179,20 @@ async def test_sign_in_by_code_can_be_turned_off(tmp_path, path):
 async def test_the_signin_page_offers_a_code(client):
     page = await (await client.get("/signin?next=/sessions")).get_data(as_text=True)
     assert '<a href="/signin/code?next=/sessions">Email me a sign-in code</a>' in page
+
+
+async def test_without_an_smtp_url_the_log_shows_the_code(tmp_path, caplog):
+    """make run's terminal: the newcomer reads the code there, as the links of other mails."""
+    caplog.set_level(logging.INFO, logger="quartapp.mail")
+    async with running_app(tmp_path) as app:  # no SMTP_URL, as with make run
+        await AuthActions(app.test_client()).signup("alice", email="alice@example.org")
+        await execute(app.config["DATABASE_URL"], "UPDATE users SET verified_email_key = email_key")
+        visitor = AuthActions(app.test_client())
+        await ask(visitor, "alice@example.org")
+        deadline = time.monotonic() + 5
+        while not (lines := [r.getMessage() for r in caplog.records if "Your sign-in code" in r.getMessage()]):
+            assert time.monotonic() < deadline, "no code in the log"
+            await asyncio.sleep(0.02)
+        [line] = lines
+        assert re.fullmatch(r"mail to alice@example.org: Your sign-in code [A-Z2-9]{4}-[A-Z2-9]{4}", line)
+        assert (await enter(visitor, line.split()[-1])).headers["Location"] == "/"

@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -216,3 +217,38 @@ def test_a_code_signs_in_once_whichever_worker_it_reaches(two_patient_workers):
         if len({worker_of(access_log, tag) for _, _, tag in answers}) == 2:
             return
     pytest.fail("in five tries the submissions never reached both workers")
+
+
+def test_a_mailed_sign_in_code_works_once_whichever_worker_it_reaches(tmp_path, database):
+    from .mailbox import smtp_server
+    from .test_signin_code import code_in
+
+    with (
+        smtp_server() as mailbox,
+        serve_two_workers(
+            tmp_path, database, SMTP_URL=mailbox.url, MAIL_LIMIT_PER_ADDRESS="100", THROTTLE_ACCOUNT_FAILURES="1000"
+        ) as (server, access_log),
+    ):
+        alice = Visitor(server.url)
+        signup = {"username": "alice", "password": PASSWORD, "confirm": PASSWORD, "email": "alice@example.org"}
+        assert alice.post_form("/signup", signup, "/signup")[0] == 303
+        verify = mailbox.wait_blocking(1)[0].path
+        assert alice.post_form(verify, {}, token_from=verify)[0] == 303
+        for attempt in range(5):
+            browser = Visitor(server.url)
+            assert browser.post_form("/signin/code", {"email": "alice@example.org"}, "/signin/code")[0] == 303
+            code = code_in(mailbox.wait_blocking(2 + attempt)[-1])
+            token = csrf_token(browser.request("GET", "/signin/code/enter")[1])
+            # The browser's form sent eight times at once: one sign-in, whichever worker answers.
+            form, cookies = {"code": code, "csrf_token": token}, dict(browser.cookies)
+            answers = at_once(8, partial(enter_code, server.url, cookies, form))
+            assert [status for status, _, _ in answers] == [303] * 8
+            assert sum('href="/"' in page for _, page, _ in answers) == 1
+            assert sum('href="/signin/code"' in page for _, page, _ in answers) == 7
+            if len({worker_of(access_log, tag) for _, _, tag in answers}) == 2:
+                return
+    pytest.fail("in five tries the entries never reached both workers")
+
+
+def enter_code(url: str, cookies: dict[str, str], form: dict[str, str]) -> tuple[int, str, str]:
+    return Visitor(url, cookies).request("POST", "/signin/code/enter", form)

@@ -92,8 +92,9 @@ async def check(db: AsyncSession, challenge: Challenge, value: str) -> bool | No
     attempts = await db.scalar(counted.values(attempts=Challenge.attempts + 1).returning(Challenge.attempts))
     right = bool(challenge.data) and hmac.compare_digest(challenge.data, digest(current_app.config, typed(value)))
     if attempts is not None and right:
-        # Deleting the row makes the code single use: of two right entries at once, one deletes it.
-        return bool(await rowcount(db, delete(Challenge).where(Challenge.id == challenge.id)))
+        # Deleting the row makes the code single use: of two right entries at once, one deletes it,
+        # and the other finds it spent.
+        return True if await rowcount(db, delete(Challenge).where(Challenge.id == challenge.id)) else None
     if attempts is None or attempts >= limit:
         await db.execute(delete(Challenge).where(Challenge.id == challenge.id))
         return None
