@@ -127,6 +127,28 @@ async def test_a_new_password_revokes_it(app):
     assert await rows(app, TrustedBrowser) == []
 
 
+async def test_a_reset_revokes_it(mail_app, mailbox, caplog):
+    from .test_recovery import ask as ask_reset
+    from .test_recovery import open_link, set_password
+
+    caplog.set_level(logging.INFO, logger="quartapp.audit")
+    alice = await signup_verified(mail_app, mailbox, "alice", "alice@example.org")
+    secret, _ = await turn_on_totp(alice)
+    await alice.signout()
+    await password_step(alice)
+    form = {"code": code_at(secret, 1), "trust": "y"}
+    assert (await alice.post("/signin/second-factor", form, token_from="/signin/second-factor")).status_code == 303
+    assert len(await rows(mail_app, TrustedBrowser)) == 1
+    visitor = AuthActions(mail_app.test_client())
+    await ask_reset(visitor, "alice@example.org")
+    [link] = [r for r in await mailbox.wait(3) if r.message["Subject"] == "Reset your password"]
+    await open_link(visitor, link)
+    assert (await set_password(visitor)).status_code == 303
+    assert await rows(mail_app, TrustedBrowser) == []
+    [revoked] = [json.loads(r.getMessage()) for r in caplog.records if "trust_revoked" in r.getMessage()]
+    assert (revoked["reason"], revoked["count"]) == ("password.changed", 1)
+
+
 async def test_turning_the_app_off_revokes_it(app):
     alice, codes = await trusted_alice(app)
     assert not await asks_second_step(alice)
