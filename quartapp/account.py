@@ -6,10 +6,11 @@ from quart_auth import login_required, logout_user
 from ua_parser import parse
 from werkzeug.wrappers import Response
 
-from . import auth_sessions
+from . import auth_sessions, guessable
 from .audit import audit
 from .current_user import signed_in_user
 from .db.engine import get_session
+from .db.models import User
 from .forms import ButtonForm, CSRFError, NewPasswordForm, require_csrf, RevokeSessionForm
 from .mfa import trust
 from .password_change import replace_password
@@ -98,8 +99,11 @@ async def password_submit() -> Response | tuple[str, int]:
     """
     user = await signed_in_user()
     form = await NewPasswordForm.from_request(username=user.username)
-    if form.validate_on_submit():
-        db = get_session()
+    db = get_session()
+    account = await db.get(User, user.user_id)
+    email = account.email if account else None
+    await db.commit()  # no connection held while bcrypt runs
+    if form.validate_on_submit() and not await guessable.refused(form.password, username=user.username, email=email):
         new_hash = await hash_password(form.password.data)
         revoked = await replace_password(db, user.user_id, new_hash, keep_session=user.session_id)
         await db.commit()

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
-from . import auth_sessions
+from . import auth_sessions, guessable
 from .answers import too_many
 from .audit import audit
 from .credentials import authenticate
@@ -75,7 +75,9 @@ async def signup() -> str:
 async def signup_submit() -> Response | tuple[str, int]:
     """Create an account and sign it in."""
     form = await SignUpForm.from_request()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not await guessable.refused(
+        form.password, username=form.username.data, email=form.email.data
+    ):
         password_hash = await hash_password(form.password.data)  # refused at once when overloaded
         db = get_session()
         try:

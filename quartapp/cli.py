@@ -8,7 +8,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import auth_sessions
+from . import auth_sessions, guessable
 from .audit import audit
 from .db.engine import get_session
 from .db.models import add_user, get_user_by_username, User, utcnow
@@ -44,7 +44,7 @@ def init_app(app: Quart) -> None:
         password = _read_password(password_stdin)
 
         async def create() -> str:
-            form = _checked_form(username, password, email)
+            form = await _checked_form(username, password, email)
             db = get_session()
             try:
                 user = await add_user(db, form.username.data, await hash_password(password), form.email.data or None)
@@ -68,7 +68,7 @@ def init_app(app: Quart) -> None:
 
         async def change() -> int:
             user = await _existing_user(username)
-            _checked_form(user.username, password)
+            await _checked_form(user.username, password, user.email, check_email=False)
             db = get_session()
             revoked = await replace_password(db, user.id, await hash_password(password))
             await db.commit()
@@ -161,11 +161,11 @@ def _run[T](app: Quart, command: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def _checked_form(username: str, password: str, email: str | None = None) -> SignUpForm:
+async def _checked_form(username: str, password: str, email: str | None = None, check_email: bool = True) -> SignUpForm:
     """Apply the sign-up form's rules, raising the first complaint as a ClickException."""
-    fields = {"username": username, "password": password, "confirm": password, "email": email or ""}
+    fields = {"username": username, "password": password, "confirm": password, "email": email if check_email else ""}
     form = SignUpForm(MultiDict(fields), meta={"csrf": False})
-    if not form.validate():
+    if not form.validate() or await guessable.refused(form.password, username=username, email=email):
         field = next(field for field in form if field.errors)
         raise click.ClickException(f"{field.name}: {field.errors[0]}")
     return form

@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     "HASH_NICENESS": 10,  # OS priority of the hashing threads (Linux): pages first, then hashing
     "COOKIE_SECURE": "auto",  # True, False, or "auto": Secure exactly when served over https
     "PASSWORD_MIN_LENGTH": 8,
+    # zxcvbn's score (0-4) a new password needs; 3: about 10**8 guesses. 0 turns the check off.
+    "PASSWORD_MIN_STRENGTH": 3,
+    "BREACHED_PASSWORD_URL": None,  # a Pwned Passwords range API, e.g. https://api.pwnedpasswords.com/range
+    "BREACHED_PASSWORD_TIMEOUT": 2.0,  # seconds; a service slower than this allows the password
     "SESSION_LIFETIME": DAY // 2,  # absolute lifetime of a session without "remember me"
     "SESSION_IDLE_TIMEOUT": 2 * 60 * 60,  # ...and how long it may go unused
     "REMEMBER_LIFETIME": 30 * DAY,  # absolute lifetime with "remember me"
@@ -99,6 +103,12 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     rounds = app.config["BCRYPT_ROUNDS"]
     if not isinstance(rounds, int) or not 4 <= rounds <= 31:
         raise ConfigurationError(f"BCRYPT_ROUNDS must be a whole number from 4 to 31, not {rounds!r}")
+    strength = app.config["PASSWORD_MIN_STRENGTH"]
+    if isinstance(strength, bool) or strength not in range(5):
+        raise ConfigurationError(f"PASSWORD_MIN_STRENGTH must be a zxcvbn score from 0 (off) to 4, not {strength!r}")
+    breached = app.config["BREACHED_PASSWORD_URL"]
+    if breached is not None and not str(breached).startswith(("https://", "http://")):
+        raise ConfigurationError(f"BREACHED_PASSWORD_URL must be an http(s):// URL, not {breached!r}")
     if app.config["COOKIE_SECURE"] not in (True, False, "auto"):
         raise ConfigurationError("COOKIE_SECURE must be true, false or auto")
     window = app.config["RECENT_SIGNIN_WINDOW"]

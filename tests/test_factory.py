@@ -45,6 +45,8 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
         ("SIGNIN_CODE_LIFETIME", -1),
         ("SIGNIN_CODE_ATTEMPTS", 0),
         ("TRUSTED_BROWSER_DAYS", "30"),
+        ("PASSWORD_MIN_STRENGTH", 5),
+        ("BREACHED_PASSWORD_URL", "file:///etc/passwd"),
     ],
 )
 def test_bad_settings_fail_at_start_up(tmp_path, name, value):

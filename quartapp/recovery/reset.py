@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
-from .. import mail, throttle
+from .. import guessable, mail, throttle
 from ..answers import Page
 from ..audit import audit
 from ..db.engine import get_session
@@ -85,7 +85,9 @@ async def set_password_submit() -> Response | Page:
         return await _invalid(404)
     user = row.user
     form = await NewPasswordForm.from_request(username=user.username)
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or await guessable.refused(
+        form.password, username=user.username, email=user.email
+    ):
         return await render_template("recovery/set_password.html", form=form, username=user.username), form.status_code
     await db.commit()  # free the connection while bcrypt runs
     new_hash = await hash_password(form.password.data)

@@ -207,3 +207,14 @@ def test_keyboard_only(new_context: NewContext) -> None:
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_focused()
     keyboard.press("Enter")
     expect_signed_in(page, username)
+
+
+def test_a_common_password_is_refused_with_a_better_idea(page: Page, screenshots: Path) -> None:
+    page.goto("/signup")
+    page.get_by_label("Username").fill(fresh_username("weak"))
+    page.get_by_label("Password", exact=True).fill("password1")
+    page.get_by_label("Confirm password").fill("password1")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("This password is too easy to guess. This is a very common password.")).to_be_visible()
+    expect(page.get_by_text("Try a passphrase")).to_be_visible()
+    page.screenshot(path=screenshots / "signup-weak-password.png", full_page=True)
