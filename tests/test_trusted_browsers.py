@@ -40,6 +40,15 @@ async def trusted_alice(app: Quart, scheme: str = "http") -> tuple[AuthActions, 
     return alice, codes
 
 
+async def totp_and_trust(alice: AuthActions) -> None:
+    """Turn TOTP on, then sign in again with a code and "don't ask again" ticked; still signed in."""
+    secret, _ = await turn_on_totp(alice)
+    await alice.signout()
+    await password_step(alice)
+    form = {"code": code_at(secret, 1), "trust": "y"}
+    assert (await alice.post("/signin/second-factor", form, token_from="/signin/second-factor")).status_code == 303
+
+
 async def asks_second_step(auth: AuthActions, username: str = "alice") -> bool:
     response = await auth.signin(username, PASSWORD)
     assert response.status_code == 303
@@ -67,11 +76,7 @@ async def test_over_https_the_cookie_is_secure_and_host_prefixed(app):
 
 async def test_a_code_by_mail_on_a_trusted_browser_skips_it_too(mail_app, mailbox):
     alice = await signup_verified(mail_app, mailbox, "alice", "alice@example.org")
-    secret, _ = await turn_on_totp(alice)
-    await alice.signout()
-    await password_step(alice)
-    form = {"code": code_at(secret, 1), "trust": "y"}
-    assert (await alice.post("/signin/second-factor", form, token_from="/signin/second-factor")).status_code == 303
+    await totp_and_trust(alice)
     await alice.signout()
     await ask(alice, "alice@example.org")
     [received] = [r for r in await mailbox.wait(3) if r.message["Subject"] == "Your sign-in code"]
@@ -133,11 +138,7 @@ async def test_a_reset_revokes_it(mail_app, mailbox, caplog):
 
     caplog.set_level(logging.INFO, logger="quartapp.audit")
     alice = await signup_verified(mail_app, mailbox, "alice", "alice@example.org")
-    secret, _ = await turn_on_totp(alice)
-    await alice.signout()
-    await password_step(alice)
-    form = {"code": code_at(secret, 1), "trust": "y"}
-    assert (await alice.post("/signin/second-factor", form, token_from="/signin/second-factor")).status_code == 303
+    await totp_and_trust(alice)
     assert len(await rows(mail_app, TrustedBrowser)) == 1
     visitor = AuthActions(mail_app.test_client())
     await ask_reset(visitor, "alice@example.org")

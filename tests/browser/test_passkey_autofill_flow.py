@@ -9,10 +9,10 @@ passkey on the device, Chromium refuses the conditional request at once.
 """
 
 import pytest
-from playwright.sync_api import CDPSession, expect, Page
+from playwright.sync_api import expect, Page
 
-from .test_passkeys_flow import virtual_authenticator
-from .test_signin_flow import at, expect_signed_in, fill_signin, fill_signup, fresh_username
+from .test_passkeys_flow import with_a_passkey
+from .test_signin_flow import at, expect_signed_in, fill_signin
 
 pytestmark = pytest.mark.browser
 
@@ -47,19 +47,6 @@ def watched(page: Page) -> tuple[list[str], list[str]]:
     page.add_init_script(SPY)
     page.on("request", lambda request: posts.append(request.url.split("/", 3)[3]) if request.method == "POST" else None)
     return events, posts
-
-
-def with_a_passkey(page: Page, story: str) -> tuple[CDPSession, str, str]:
-    """Sign up and add a passkey on the page's virtual authenticator; still signed in."""
-    cdp, authenticator = virtual_authenticator(page)
-    username = fresh_username(story)
-    page.goto("/signup")
-    fill_signup(page, username)
-    page.goto("/passkeys")
-    page.get_by_role("button", name="Add a passkey").click()
-    expect(page.get_by_role("heading", name="Two-factor sign-in is on")).to_be_visible()
-    page.goto("/passkeys")
-    return cdp, authenticator, username
 
 
 def until(page: Page, events: list[str], expected: list[str]) -> None:

@@ -33,6 +33,19 @@ def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
     return cdp, str(added["authenticatorId"])
 
 
+def with_a_passkey(page: Page, story: str) -> tuple[CDPSession, str, str]:
+    """Sign up and add a passkey on the page's virtual authenticator; still signed in."""
+    cdp, authenticator = virtual_authenticator(page)
+    username = fresh_username(story)
+    page.goto("/signup")
+    fill_signup(page, username)
+    page.goto("/passkeys")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("heading", name="Two-factor sign-in is on")).to_be_visible()
+    page.goto("/passkeys")
+    return cdp, authenticator, username
+
+
 def without_autofill(page: Page) -> None:
     """A browser without conditional mediation: passkeys behind the button only, as before autofill had them.
 
@@ -83,14 +96,7 @@ def test_add_a_passkey_then_sign_in_with_it_alone(page: Page, screenshots: Path)
 
 def test_a_passkey_after_the_password_and_a_refusal_on_the_page(page: Page, screenshots: Path) -> None:
     without_autofill(page)
-    cdp, authenticator = virtual_authenticator(page)
-    username = fresh_username("second")
-    page.goto("/signup")
-    fill_signup(page, username)
-    page.goto("/passkeys")
-    page.get_by_role("button", name="Add a passkey").click()
-    expect(page.get_by_role("heading", name="Two-factor sign-in is on")).to_be_visible()
-    page.goto("/passkeys")
+    cdp, authenticator, username = with_a_passkey(page, "second")
     page.get_by_role("button", name="Add a passkey").click()  # the same authenticator again
     expect(page.locator("[data-passkey-error]")).to_have_text(
         "This authenticator already holds a passkey for your account."
