@@ -91,6 +91,7 @@ async def enter_submit() -> Response | Page:
     right = await codes.check(db, challenge, form.code.data)
     if right and user is not None and user.disabled_at is None:
         await challenges.drop(db, challenges.SIGNIN_CODE)
+        session.pop(ADDRESS, None)  # the address typed has served; the cookie need not carry it further
         await db.commit()
         audit("signin.code_used", username_key=user.username_key)
         # A right code stands in for the password only: the second factor is still asked for.
