@@ -106,7 +106,7 @@ async def signout() -> Response:
     if user is not None:
         audit("signout", username_key=user.username_key, session_id=user.session_id)
     logout_user()
-    session.pop("csrf", None)
+    session.clear()  # the CSRF secret and anything else this browser's session held
     response = redirect(url_for("auth.signin"), 303)
     # Browsers that support it also drop every other cookie of this site; but not on a browser its
     # owner chose to trust, whose trust cookie it cannot spare (sign-out is not "forget this browser").

@@ -8,6 +8,7 @@ allows it and logs a warning, so an outage of someone else's service is not one 
 
 import asyncio
 import hashlib
+import http.client
 import logging
 import time
 import urllib.request
@@ -30,9 +31,11 @@ async def times_seen(password: str) -> int:
     if (cached := _cache.get(prefix)) is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
         return cached[1].get(suffix, 0)
     url = str(config["BREACHED_PASSWORD_URL"]).rstrip("/") + "/" + prefix
+    timeout = config["BREACHED_PASSWORD_TIMEOUT"]
     try:
-        counts = await asyncio.to_thread(_fetch, url, config["BREACHED_PASSWORD_TIMEOUT"])
-    except (OSError, ValueError) as error:
+        # urlopen's timeout bounds each socket operation; wait_for bounds the whole answer.
+        counts = await asyncio.wait_for(asyncio.to_thread(_fetch, url, timeout), timeout)
+    except (OSError, ValueError, http.client.HTTPException, TimeoutError) as error:
         log.warning("breached-password check skipped: %s did not answer (%s)", url.rsplit("/", 1)[0], error)
         return 0
     _cache[prefix] = (time.monotonic(), counts)

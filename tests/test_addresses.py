@@ -285,3 +285,15 @@ async def test_a_bad_verification_link_is_a_404_page_not_an_error(mail_app):
         response = await mail_app.test_client().get(path)
         assert response.status_code == 404
         assert "send a new link" in await response.get_data(as_text=True)
+
+
+async def test_a_new_password_drops_a_pending_change_and_its_link(mail_app, mailbox):
+    """Asked for by whoever had the password: once the owner has set a new one, the link must not move the account."""
+    alice = await signup_verified(mail_app, mailbox, "alice", "alice@example.org")
+    await change_email(alice, "attacker@example.org")
+    [link] = [r for r in await mailbox.wait(3) if r.recipients == ["attacker@example.org"]]
+    new = "a brand new passphrase"
+    assert (await alice.post("/password", {"password": new, "confirm": new}, token_from="/password")).status_code == 303
+    user = await user_row(mail_app, "alice")
+    assert (user.email, user.pending_email) == ("alice@example.org", None)
+    assert (await AuthActions(mail_app.test_client()).get(link.path)).status_code == 404

@@ -3,6 +3,7 @@
 import hashlib
 import http.server
 import logging
+import socketserver
 import string
 import threading
 from collections.abc import Iterator
@@ -144,4 +145,51 @@ async def test_a_breach_service_that_is_down_allows_the_password(tmp_path, caplo
     breaches._cache.clear()
     async with running_app(tmp_path, BREACHED_PASSWORD_URL="http://127.0.0.1:9/range") as app:
         assert (await AuthActions(app.test_client()).signup("alice", STRONG)).status_code == 303
+    assert any("breached-password check skipped" in r.getMessage() for r in caplog.records)
+
+
+class MisbehavingServer(socketserver.ThreadingTCPServer):
+    """A breach service gone wrong: a reply that is not HTTP, or a body trickling in for ever."""
+
+    daemon_threads = True
+
+    def __init__(self, reply: bytes, trickle: bool) -> None:
+        self.reply, self.trickle, self.stop = reply, trickle, threading.Event()
+        super().__init__(("127.0.0.1", 0), MisbehavingHandler)
+
+
+class MisbehavingHandler(socketserver.BaseRequestHandler):
+    server: MisbehavingServer
+
+    def handle(self) -> None:
+        self.request.recv(4096)
+        self.request.sendall(self.server.reply)
+        while self.server.trickle and not self.server.stop.wait(0.1):  # a byte within every socket timeout
+            try:
+                self.request.sendall(b"0")
+            except OSError:
+                return
+
+
+@pytest.mark.parametrize(
+    ("reply", "trickle"),
+    [
+        (b"this is not HTTP\r\n\r\n", False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n", True),
+    ],
+    ids=["not-http", "endless-body"],
+)
+async def test_a_breach_service_that_misbehaves_allows_the_password(tmp_path, caplog, reply, trickle):
+    caplog.set_level(logging.WARNING, logger="quartapp.breaches")
+    breaches._cache.clear()
+    server = MisbehavingServer(reply, trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/range"
+    try:
+        async with running_app(tmp_path, BREACHED_PASSWORD_URL=url, BREACHED_PASSWORD_TIMEOUT=0.5) as app:
+            assert (await AuthActions(app.test_client()).signup("alice", STRONG)).status_code == 303
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
     assert any("breached-password check skipped" in r.getMessage() for r in caplog.records)

@@ -85,11 +85,10 @@ async def set_password_submit() -> Response | Page:
         return await _invalid(404)
     user = row.user
     form = await NewPasswordForm.from_request(username=user.username)
-    if not form.validate_on_submit() or await guessable.refused(
-        form.password, username=user.username, email=user.email
-    ):
+    valid = form.validate_on_submit()
+    await db.commit()  # free the connection while the password is judged and bcrypt runs
+    if not valid or await guessable.refused(form.password, username=user.username, email=user.email):
         return await render_template("recovery/set_password.html", form=form, username=user.username), form.status_code
-    await db.commit()  # free the connection while bcrypt runs
     new_hash = await hash_password(form.password.data)
     # One transaction: the link is spent exactly when the password changes, and of two
     # requests racing with it only the one whose UPDATE matched goes on.
