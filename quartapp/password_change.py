@@ -11,7 +11,7 @@ from .recovery import tokens
 
 async def replace_password(db: AsyncSession, user_id: int, new_hash: str, *, keep_session: str | None = None) -> int:
     """Store new_hash as the user's password, end every session but keep_session, void the reset
-    and verification links, a pending address change and every trusted browser; return how many
+    links, a pending address change with its link, and every trusted browser; return how many
     sessions ended. Not committed: the caller's transaction decides.
     """
     await db.execute(update(User).where(User.id == user_id).values(password_hash=new_hash))
@@ -21,7 +21,6 @@ async def replace_password(db: AsyncSession, user_id: int, new_hash: str, *, kee
     await tokens.void(db, user_id, tokens.RESET)
     # Nor an address change asked for with it and not yet verified: its link would still move the
     # account's way back in to whoever asked, after the owner has taken the account back.
-    await db.execute(update(User).where(User.id == user_id).values(pending_email=None, pending_email_key=None))
-    await tokens.void(db, user_id, tokens.VERIFY)
+    await tokens.drop_pending_address(db, user_id)
     await trust.revoke_all(db, user_id, why="password.changed")
     return revoked

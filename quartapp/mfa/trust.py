@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from ..audit import audit
 from ..db.engine import rowcount
-from ..db.models import User, utcnow
+from ..db.models import User, USER_AGENT_MAX_LENGTH, utcnow
 from ..random_tokens import new_token, token_digest
 from ..web.client import client_address
 from ..web.cookies import cookie_name, secure_cookies
@@ -42,7 +42,7 @@ async def grant(db: AsyncSession, user: User) -> None:
             user_id=user.id,
             expires_at=utcnow() + timedelta(days=days),
             address=client_address(),
-            user_agent=request.user_agent.string[:256] or None,
+            user_agent=request.user_agent.string[:USER_AGENT_MAX_LENGTH] or None,
         )
     )
     secure, name = secure_cookies(), cookie_name(COOKIE)

@@ -2,7 +2,6 @@
 
 from quart import Blueprint, flash, redirect, render_template, url_for
 from quart_auth import login_required
-from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.wrappers import Response
 from wtforms.validators import DataRequired
 
@@ -46,7 +45,7 @@ async def email_submit() -> Response | Page:
     address, key = form.email.data, email_key(form.email.data)
     if key == user.email_key:
         user.email = address  # the same address, spelled anew; a change still pending is dropped
-        await _drop_pending(db, user)
+        await tokens.drop_pending_address(db, user.id)
         await db.commit()
     elif user.email is not None and user.email_verified:
         # A verified address stays in force until the new one is proved: a typo cannot cut the
@@ -66,7 +65,6 @@ async def email_submit() -> Response | Page:
         # link to it) is the account's only way back in, so the change takes effect at once.
         old = user.email
         user.email, user.email_key, user.verified_email_key = address, key, None
-        await _drop_pending(db, user)
         await tokens.void(db, user.id)  # links mailed to the old address die with it
         await db.commit()
         audit("email.changed", username_key=user.username_key, session_id=signed.session_id, added=old is None)
@@ -85,17 +83,11 @@ async def cancel() -> Response:
     user = await db.get(User, signed.user_id)
     if user is not None and user.pending_email is not None:
         address = user.pending_email
-        await _drop_pending(db, user)
+        await tokens.drop_pending_address(db, user.id)
         await db.commit()
         audit("email.change_cancelled", username_key=user.username_key, session_id=signed.session_id)
         await flash(f"The change to {address} is cancelled. Your address stays {user.email}.")
     return redirect(url_for("addresses.email"), 303)
-
-
-async def _drop_pending(db: AsyncSession, user: User) -> None:
-    if user.pending_email_key is not None:
-        user.pending_email = user.pending_email_key = None
-        await tokens.void(db, user.id, tokens.VERIFY)
 
 
 @bp.post("/email/resend")

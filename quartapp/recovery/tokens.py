@@ -66,6 +66,15 @@ async def void(db: AsyncSession, user_id: int, purpose: str | None = None) -> in
     return await rowcount(db, statement)
 
 
+async def drop_pending_address(db: AsyncSession, user_id: int) -> bool:
+    """Forget the user's address change waiting for its verification, and void its link; False if none was."""
+    statement = update(User).where(User.id == user_id, User.pending_email_key.is_not(None))
+    if not await rowcount(db, statement.values(pending_email=None, pending_email_key=None)):
+        return False
+    await void(db, user_id, VERIFY)
+    return True
+
+
 async def delete_expired(db: AsyncSession) -> int:
     """Delete the tokens past their expiry, used or not."""
     return await rowcount(db, delete(AccountToken).where(AccountToken.expires_at <= utcnow()))

@@ -30,6 +30,15 @@ def mail_to(mailbox: Mailbox, address: str, subject: str, within: float = 10) ->
     raise AssertionError(f"no mail {subject!r} to {address} within {within} s")
 
 
+def sign_up_with_address(page: Page, username: str, address: str) -> None:
+    page.goto("/signup")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_label("Email address (optional)").fill(address)
+    page.get_by_role("button", name="Create account").click()
+
+
 def sign_in(page: Page, username: str, password: str) -> None:
     page.goto("/signin")
     page.get_by_label("Username").fill(username)
@@ -41,12 +50,7 @@ def test_forgotten_password(new_context: NewContext, mail_server: Mailbox, scree
     username = f"forgetful-{secrets.token_hex(4)}"
     address = f"{username}@example.org"
     elsewhere = new_context().new_page()  # a session left open on another computer
-    elsewhere.goto("/signup")
-    elsewhere.get_by_label("Username").fill(username)
-    elsewhere.get_by_label("Password", exact=True).fill(PASSWORD)
-    elsewhere.get_by_label("Confirm password").fill(PASSWORD)
-    elsewhere.get_by_label("Email address (optional)").fill(address)
-    elsewhere.get_by_role("button", name="Create account").click()
+    sign_up_with_address(elsewhere, username, address)
     expect(elsewhere.get_by_role("heading", name=f"Welcome, {username}")).to_be_visible()
 
     page = new_context().new_page()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ..mailbox import Mailbox
-from .test_recovery_flow import mail_to, NewContext, PASSWORD
+from .test_recovery_flow import mail_to, NewContext, sign_up_with_address
 
 pytestmark = pytest.mark.browser
 
@@ -19,12 +19,7 @@ def test_a_code_by_mail_signs_in_the_browser_that_asked(
     username = f"coded-{secrets.token_hex(4)}"
     address = f"{username}@example.org"
     page = new_context().new_page()
-    page.goto("/signup")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_label("Email address (optional)").fill(address)
-    page.get_by_role("button", name="Create account").click()
+    sign_up_with_address(page, username, address)
     page.goto(mail_to(mail_server, address, "Verify your email address").link)
     page.get_by_role("button", name=f"Verify {address}").click()
     expect(page.get_by_text("is verified")).to_be_visible()
