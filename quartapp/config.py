@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "THROTTLE_BASE_DELAY": 1,  # seconds blocked after the first failure past the free ones
     "THROTTLE_MAX_DELAY": 5 * 60,  # the doubling stops here
     "HOUSEKEEPING_INTERVAL": 10 * 60,  # seconds between deletions of expired sessions and counters
+    # Days an audit event is kept in the database (docs/security.md says why a year); None: for ever.
+    "AUDIT_RETENTION_DAYS": 365,
+    "AUDIT_FLUSH_INTERVAL": 1.0,  # seconds an audit event may wait before its row is written
     # Seconds after a password check in which pages behind recent_signin_required ask for none.
     "RECENT_SIGNIN_WINDOW": 10 * 60,
     "SECOND_FACTOR_TIMEOUT": 5 * 60,  # seconds between the right password and the second factor
@@ -111,13 +114,17 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
         raise ConfigurationError(f"BREACHED_PASSWORD_URL must be an http(s):// URL, not {breached!r}")
     if app.config["COOKIE_SECURE"] not in (True, False, "auto"):
         raise ConfigurationError("COOKIE_SECURE must be true, false or auto")
-    window = app.config["RECENT_SIGNIN_WINDOW"]
-    if isinstance(window, bool) or not isinstance(window, int | float) or window <= 0:
-        raise ConfigurationError(f"RECENT_SIGNIN_WINDOW must be a number of seconds above 0, not {window!r}")
     for name in ("HASH_WORKERS", "SERVER_WORKERS", "SIGNIN_CODE_ATTEMPTS"):
         value = app.config[name]
         if (value is not None or name != "HASH_WORKERS") and not _whole_number(value):
             raise ConfigurationError(f"{name} must be a whole number of at least 1, not {value!r}")
+    retention = app.config["AUDIT_RETENTION_DAYS"]
+    if retention is not None and not _whole_number(retention):
+        raise ConfigurationError(f"AUDIT_RETENTION_DAYS must be a whole number of days, or null, not {retention!r}")
+    for name in ("RECENT_SIGNIN_WINDOW", "AUDIT_FLUSH_INTERVAL"):
+        value = app.config[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigurationError(f"{name} must be a number of seconds above 0, not {value!r}")
     for name in ("SIGNIN_CODE_LIFETIME", "TRUSTED_BROWSER_DAYS"):
         if not _whole_number(app.config[name]) and app.config[name] != 0:
             raise ConfigurationError(f"{name} must be a whole number, 0 to turn it off, not {app.config[name]!r}")

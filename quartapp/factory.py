@@ -18,6 +18,7 @@ from .mfa import totp_views
 from .mfa import views as mfa_views
 from .mfa.passkeys import signin as passkey_signin
 from .mfa.passkeys import views as passkey_views
+from .ownership import views as ownership
 from .recovery import addresses, reset, verification
 from .server.access_log import SecretConverter
 from .signin_code import views as signin_code
@@ -74,6 +75,8 @@ def create_app(
     app.register_blueprint(totp_views.bp)
     app.register_blueprint(passkey_views.bp)
     app.register_blueprint(passkey_signin.bp)
+    # The account's own: its data to take away, its deletion.
+    app.register_blueprint(ownership.bp)
     add_blueprints(app, blueprints)
     app.extensions["migrations"] = list(migrations)
     housekeeping.init_app(app)

@@ -5,6 +5,7 @@ from typing import cast
 from quart import Quart
 
 from . import auth_sessions, throttle
+from .audit import erasure
 from .db.engine import get_session
 from .mfa import challenges, trust
 from .recovery import tokens
@@ -13,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Quart) -> None:
-    """Delete expired sessions and tokens and stale throttle counters every HOUSEKEEPING_INTERVAL seconds."""
+    """Every HOUSEKEEPING_INTERVAL seconds, delete expired sessions and tokens, stale throttle
+    counters and audit events past their retention."""
 
     async def loop() -> None:
         # A background task, so shutdown lets the pass in progress finish before the
@@ -41,6 +43,7 @@ async def run_once(app: Quart) -> None:
             stale += await tokens.delete_expired(db)
             stale += await challenges.delete_expired(db)
             stale += await trust.delete_expired(db)
+            stale += await erasure.delete_old(db)
             await db.commit()
     except Exception:
         log.exception("housekeeping failed; retrying at the next interval")

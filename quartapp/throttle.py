@@ -12,10 +12,18 @@ from .db.models import Throttle, username_key, utcnow
 from .random_tokens import token_digest
 from .web.client import address_network
 
+SECOND_FACTOR = "second-factor"  # the scope of second-factor attempts' counters (quartapp.mfa.factors)
+ACCOUNT_SCOPES = ("", SECOND_FACTOR)  # every count kept per account: the password's, the second factor's
+
+
+def account_keys(username: str) -> list[str]:
+    """The keys of every counter kept for the account named username (deleted with the account)."""
+    return [_account_key(username, scope) for scope in ACCOUNT_SCOPES]
+
 
 async def forget_failures(db: AsyncSession, username: str) -> None:
     """Clear an account's failed sign-ins (its owner just proved who they are another way)."""
-    await db.execute(delete(Throttle).where(Throttle.key == _key(f"account:{username_key(username)}")))
+    await db.execute(delete(Throttle).where(Throttle.key == _account_key(username)))
 
 
 class Limits:
@@ -28,9 +36,8 @@ class Limits:
     def __init__(self, username: str, address: str, scope: str = "") -> None:
         """scope names a count of its own ("second-factor"); the default is the password's."""
         config = current_app.config
-        prefix = f"{scope}:" if scope else ""
-        self.account = _key(f"{prefix}account:{username_key(username)}")
-        self.address = _key(f"{prefix}address:{address_network(address)}")
+        self.account = _account_key(username, scope)
+        self.address = _key(_scoped(scope, f"address:{address_network(address)}"))
         self.free = {
             self.account: config["THROTTLE_ACCOUNT_FAILURES"],
             self.address: config["THROTTLE_ADDRESS_FAILURES"],
@@ -127,6 +134,14 @@ def wait_message(seconds: int) -> str:
 
 def _key(name: str) -> str:
     return token_digest(name)
+
+
+def _scoped(scope: str, name: str) -> str:
+    return f"{scope}:{name}" if scope else name
+
+
+def _account_key(username: str, scope: str = "") -> str:
+    return _key(_scoped(scope, f"account:{username_key(username)}"))
 
 
 async def delete_stale(db: AsyncSession) -> int:

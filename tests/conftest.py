@@ -1,3 +1,4 @@
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,6 +48,27 @@ async def running_app(tmp_path: Path, **config: object) -> AsyncIterator[Quart]:
     app = make_app(tmp_path, **config)
     async with app.test_app():
         yield app
+
+
+def migrated(app: Quart) -> str:
+    """Migrate the app's database as `quart --app quartapp migrate` does."""
+    result = app.test_cli_runner().invoke(args=["migrate"])
+    assert result.exit_code == 0, result.output
+    output: str = result.output
+    return output
+
+
+@pytest.fixture
+def cli_app(tmp_path: Path) -> Quart:
+    """An app on a migrated database, as the command line finds it."""
+    app = make_app(tmp_path)
+    migrated(app)
+    return app
+
+
+async def run(app: Quart, *args: str, input: str | None = None) -> Any:
+    """Run a command as `quart --app quartapp ...` does: in a thread with no event loop."""
+    return await asyncio.to_thread(app.test_cli_runner().invoke, args=list(args), input=input)
 
 
 @pytest.fixture

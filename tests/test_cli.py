@@ -1,35 +1,12 @@
-import asyncio
-from pathlib import Path
-
 import pytest
 from sqlalchemy import make_url
 
 from quartapp.db.migrate import VERSIONS
 from quartapp.testing.databases import execute
 
-from .conftest import AuthActions, make_app
+from .conftest import AuthActions, make_app, migrated, run
 
 PASSWORD = "correct horse battery"
-
-
-def migrated(app) -> str:
-    """Migrate the app's database as `quart --app quartapp migrate` does."""
-    result = app.test_cli_runner().invoke(args=["migrate"])
-    assert result.exit_code == 0, result.output
-    output: str = result.output
-    return output
-
-
-@pytest.fixture
-def cli_app(tmp_path: Path):
-    app = make_app(tmp_path)
-    migrated(app)
-    return app
-
-
-async def run(app, *args: str, input: str | None = None):
-    """Run a command as `quart --app quartapp ...` does: in a thread with no event loop."""
-    return await asyncio.to_thread(app.test_cli_runner().invoke, args=list(args), input=input)
 
 
 async def stored_users(app) -> list[tuple[str, str]]:

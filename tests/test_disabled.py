@@ -9,9 +9,8 @@ from sqlalchemy import update
 
 from quartapp.db.models import User
 
-from .conftest import AuthActions, make_app, PASSWORD, rows
+from .conftest import AuthActions, make_app, migrated, PASSWORD, rows, run
 from .test_addresses import verify
-from .test_cli import migrated, run
 
 
 def mail_settings(mailbox) -> dict[str, object]:

@@ -14,8 +14,7 @@ import pytest
 from quartapp import breaches
 from quartapp.testing.databases import execute
 
-from .conftest import AuthActions, PASSWORD, running_app
-from .test_cli import cli_app, run  # noqa: F401 (cli_app is a fixture)
+from .conftest import AuthActions, PASSWORD, run, running_app
 
 WEAK = {
     "password1": "This is a very common password.",
@@ -63,7 +62,7 @@ async def test_a_new_password_and_a_reset_are_checked_too(mail_app, mailbox):
     assert (await set_password(visitor, STRONG)).status_code == 303
 
 
-async def test_the_command_line_refuses_it_too(cli_app):  # noqa: F811 (the fixture)
+async def test_the_command_line_refuses_it_too(cli_app):
     result = await run(cli_app, "create-user", "alice", "--password-stdin", input="password1\n")
     assert result.exit_code == 1
     assert "password: This password is too easy to guess. This is a very common password." in result.output

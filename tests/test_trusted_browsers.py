@@ -8,9 +8,8 @@ from quart import Quart
 
 from quartapp.mfa.models import TrustedBrowser
 
-from .conftest import AuthActions, PASSWORD, rows, running_app
+from .conftest import AuthActions, PASSWORD, rows, run, running_app
 from .test_addresses import signup_verified
-from .test_cli import cli_app, run  # noqa: F401 (cli_app is a fixture)
 from .test_signin_code import ask, code_in, enter
 from .totp_actions import code_at, password_step, second_step, turn_on_totp
 
@@ -160,7 +159,7 @@ async def test_turning_the_app_off_revokes_it(app):
 
 
 @pytest.mark.parametrize("command", ["reset-second-factors", "disable-user"])
-async def test_an_operator_reset_or_disabling_revokes_it(cli_app, command):  # noqa: F811 (the fixture)
+async def test_an_operator_reset_or_disabling_revokes_it(cli_app, command):
     async with cli_app.test_app():
         await trusted_alice(cli_app)
     assert (await run(cli_app, command, "alice")).exit_code == 0

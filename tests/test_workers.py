@@ -1,5 +1,6 @@
 """Several workers on one database share everything that must be shared (shutdown: test_shutdown.py)."""
 
+import asyncio
 import http.client
 import re
 import secrets
@@ -14,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from quartapp.testing.databases import execute
 from quartapp.testing.helpers import csrf_token
 
 from .conftest import PASSWORD
@@ -171,6 +173,35 @@ def test_disabling_an_account_signs_it_out_at_every_worker(two_workers, database
         pytest.fail("the replayed cookie never reached both workers")
     status, page, _ = Visitor(server.url).post_form("/signin", {"username": "alice", "password": PASSWORD}, "/signin")
     assert (status, "Invalid username or password." in page) == (200, True)
+
+
+def test_deleting_an_account_signs_it_out_at_every_worker_and_no_row_keeps_its_name(tmp_path, database):
+    with serve_two_workers(tmp_path, database, AUDIT_FLUSH_INTERVAL="0.3") as (server, access_log):
+        alice = Visitor(server.url)
+        form = {"username": "alice", "password": PASSWORD, "confirm": PASSWORD}
+        assert alice.post_form("/signup", form, "/signup")[0] == 303
+        copied = dict(alice.cookies)
+
+        def fail() -> tuple[int, str, str]:
+            return Visitor(server.url).post_form("/signin", {"username": "alice", "password": "wrong"}, "/signin")
+
+        failures = at_once(4, fail)  # events about alice held by both workers' writers
+        status, _, _ = alice.post_form("/account/delete", {"username": "alice"}, "/account/delete")
+        assert status == 303
+        answered_by = set()
+        for _ in range(5):
+            replays = at_once(16, lambda: Visitor(server.url, copied).request("GET", "/"))
+            assert {status for status, _, _ in replays} == {302}
+            answered_by |= {worker_of(access_log, tag) for _, _, tag in [*replays, *failures]}
+            if len(answered_by) == 2:
+                break
+        else:
+            pytest.fail("the replayed cookie never reached both workers")
+        time.sleep(3 * 0.3 + 0.5)  # every worker has written what it held, and the second pass ran
+    names = asyncio.run(execute(database, "SELECT username_key, event FROM audit_events ORDER BY id"))
+    assert len(names) >= 7  # sign-up, sign-in, four failures, the deletion
+    assert {key for key, _ in names if not key.startswith("erased:")} == set()
+    assert asyncio.run(execute(database, "SELECT count(*) FROM users")) == [(0,)]
 
 
 def second_steps(server, count: int) -> list[tuple[Visitor, str]]:

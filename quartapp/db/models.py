@@ -76,6 +76,7 @@ class User(Model):
     # step a code was accepted for (a code works once), and the random WebAuthn user handle.
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # for the account's export
     webauthn_handle: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     @property

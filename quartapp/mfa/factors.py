@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..current_user import signed_in_user
 from ..db.engine import get_session
 from ..db.models import User
-from ..throttle import Limits
+from ..throttle import Limits, SECOND_FACTOR
 from ..web.client import client_address
 from . import trust
 from .models import Passkey, RecoveryCode
@@ -32,7 +32,7 @@ async def needs_second_factor(db: AsyncSession, user: User) -> bool:
 
 def attempt_limits(user: User) -> Limits:
     """The throttle of second-factor attempts: counters of their own, which a right password does not clear."""
-    return Limits(user.username, client_address(), scope="second-factor")
+    return Limits(user.username, client_address(), scope=SECOND_FACTOR)
 
 
 async def drop_codes_if_unneeded(db: AsyncSession, user_id: int) -> None:
@@ -42,9 +42,14 @@ async def drop_codes_if_unneeded(db: AsyncSession, user_id: int) -> None:
         await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
 
 
+async def turn_off_totp(db: AsyncSession, user_id: int) -> None:
+    statement = update(User).where(User.id == user_id)
+    await db.execute(statement.values(totp_secret=None, totp_last_step=None, totp_enabled_at=None))
+
+
 async def remove_all(db: AsyncSession, user_id: int) -> None:
     """Turn TOTP off and delete the passkeys and recovery codes (an operator's last resort)."""
-    await db.execute(update(User).where(User.id == user_id).values(totp_secret=None, totp_last_step=None))
+    await turn_off_totp(db, user_id)
     await db.execute(delete(Passkey).where(Passkey.user_id == user_id))
     await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     await trust.revoke_all(db, user_id, why="second_factors.reset")

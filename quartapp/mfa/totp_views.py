@@ -9,13 +9,13 @@ from ..answers import Page, too_many
 from ..audit import audit
 from ..credentials import authenticate
 from ..db.engine import get_session, rowcount
-from ..db.models import User
+from ..db.models import User, utcnow
 from ..fields import Password, Text
 from ..forms import CSRFError, Form, require_csrf
 from ..passwords import hashes_password
 from ..reauth import recent_signin_required
 from . import challenges, recovery_codes, secretbox, totp, trust
-from .factors import account, attempt_limits, drop_codes_if_unneeded
+from .factors import account, attempt_limits, drop_codes_if_unneeded, turn_off_totp
 from .notices import notify
 
 bp = Blueprint("totp", __name__)
@@ -75,7 +75,7 @@ async def confirm_submit() -> Response | Page:
     # The confirming code's step counts as used: it cannot sign anyone in afterwards. Only while
     # TOTP is off, so of two setups confirmed at once in two browsers exactly one takes effect.
     statement = update(User).where(User.id == user.id, User.totp_secret.is_(None))
-    if not await rowcount(db, statement.values(totp_secret=sealed, totp_last_step=step)):
+    if not await rowcount(db, statement.values(totp_secret=sealed, totp_last_step=step, totp_enabled_at=utcnow())):
         await db.rollback()
         return await _already_on()
     codes = await recovery_codes.renew(db, user.id)
@@ -111,7 +111,7 @@ async def disable() -> Response | Page:
             "The authenticator app is still on: give a current code, or your password and an unused recovery code."
         )
         return redirect(url_for("mfa_settings.overview"), 303)
-    await db.execute(update(User).where(User.id == user.id).values(totp_secret=None, totp_last_step=None))
+    await turn_off_totp(db, user.id)
     await drop_codes_if_unneeded(db, user.id)
     await trust.revoke_all(db, user.id, why="totp.disabled")
     await limits.record_success(db)

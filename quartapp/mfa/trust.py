@@ -90,7 +90,8 @@ async def revoke(db: AsyncSession, user_id: int, browser_id: str) -> bool:
 async def revoke_all(db: AsyncSession, user_id: int, *, why: str) -> int:
     """Stop trusting every browser of the user (why: the event, for the audit log); return how many were."""
     if count := await rowcount(db, delete(TrustedBrowser).where(TrustedBrowser.user_id == user_id)):
-        audit("second_factor.trust_revoked", user_id=user_id, reason=why, count=count)
+        key = await db.scalar(select(User.username_key).where(User.id == user_id))
+        audit("second_factor.trust_revoked", username_key=key, reason=why, count=count)
     return count
 
 

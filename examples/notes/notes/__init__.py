@@ -13,5 +13,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(test_config: dict[str, Any] | None = None, **options: Any) -> Quart:
-    """quartapp's app with the notes blueprint, its templates first and its migrations beside quartapp's."""
-    return quartapp.create_app(test_config, blueprints=[views.bp], migrations=[MIGRATIONS], **options)
+    """quartapp's app with the notes blueprint, its templates first and its migrations beside quartapp's.
+
+    A user's notes go with their account by the foreign key's ON DELETE CASCADE (models.py) and
+    come with their data in the account's export (views.export_notes).
+    """
+    app = quartapp.create_app(test_config, blueprints=[views.bp], migrations=[MIGRATIONS], **options)
+    quartapp.account_exporting.connect(views.export_notes, sender=app)
+    return app

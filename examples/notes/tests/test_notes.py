@@ -1,5 +1,7 @@
 """The notes pages, tested with quartapp's pytest plugin only: app, client, signed_in."""
 
+import json
+
 from notes.models import Note
 from sqlalchemy import func, select
 
@@ -99,3 +101,38 @@ async def test_signing_up_lands_on_a_home_page_pointing_at_the_notes(client):
     assert response.headers["Location"] == "/"
     page = await (await client.get("/")).get_data(as_text=True)
     assert '<a href="/notes">Go to your notes</a>' in page
+
+
+async def note_texts(app) -> list[str]:
+    async with app.app_context():
+        from quartapp import get_session
+
+        return list(await get_session().scalars(select(Note.text).order_by(Note.id)))
+
+
+async def test_deleting_the_account_deletes_its_notes_and_nobody_elses(app, signed_in):
+    alice, bob = app.test_client(), app.test_client()
+    await signed_in(alice, "alice")
+    await signed_in(bob, "bob")
+    await submit(alice, "/notes", {"text": "alice's note"})
+    await submit(bob, "/notes", {"text": "bob's note"})
+    page = await (await alice.get("/account/delete")).get_data(as_text=True)
+    assert "your notes, every one of them" in page  # the page says what goes with the account
+    response = await submit(alice, "/account/delete", {"username": "alice"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/signin"
+    assert await note_texts(app) == ["bob's note"]  # by the foreign key's ON DELETE CASCADE
+
+
+async def test_the_account_export_has_the_notes(app, client, signed_in):
+    await signed_in(client, "alice")
+    for text in ("first", "second"):
+        await submit(client, "/notes", {"text": text})
+    assert "your notes, with the time each was written" in await (await client.get("/account/export")).get_data(
+        as_text=True
+    )
+    response = await submit(client, "/account/export", {})
+    assert response.status_code == 200
+    export = json.loads(await response.get_data(as_text=True))
+    assert [note["text"] for note in export["notes"]] == ["first", "second"]
+    assert export["profile"]["username"] == "alice"

@@ -1,0 +1,80 @@
+"""The audit log: one JSON line per security event, and the events about accounts kept in a table.
+
+The log line is the operator's whole record. The `audit_events` table keeps the events that
+name an account, so its owner can take them away (the export) and its deletion can pseudonymise
+them (quartapp.audit.erasure); rows older than AUDIT_RETENTION_DAYS go at housekeeping.
+"""
+
+import json
+import logging
+
+from quart import current_app, has_app_context, has_request_context, Quart
+
+from ..db.models import utcnow
+from ..web.client import client_address
+from .models import USERNAME_KEY_MAX_LENGTH
+from .writer import AuditWriter
+
+audit_log = logging.getLogger("quartapp.audit")
+
+
+def stored(event: str, username_key: str | None) -> bool:
+    """Whether an event goes into the table as well as the log.
+
+    Only events about an account (a username key) do: the others serve no export and no erasure.
+    Refusals of a client already throttled are the log's alone: they cost an attacker nothing,
+    so storing each would let a flood grow the table as fast as it sends.
+    """
+    return username_key is not None and not event.endswith(".throttled")
+
+
+def init_app(app: Quart) -> None:
+    """Make the app's INFO lines and the audit lines visible unless logging is configured; start the writer."""
+    # Quart gives the "quartapp" logger a stderr handler unless logging is configured; its
+    # INFO lines (the database closing at shutdown) would otherwise be dropped.
+    if app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)
+    # Audit lines are JSON alone, one per line, ready for a log shipper.
+    if not audit_log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        audit_log.addHandler(handler)
+        audit_log.propagate = False
+
+    @app.before_serving
+    async def start_writer() -> None:
+        # Made in each worker once serving starts (after the fork), with the worker's own engine.
+        writer = app.extensions["audit_writer"] = AuditWriter(
+            app.extensions["db_sessionmaker"], app.config["AUDIT_FLUSH_INTERVAL"]
+        )
+        app.add_background_task(writer.run, app.shutdown_event)
+
+
+def audit(event: str, *, username_key: str | None = None, session_id: str | None = None, **fields: object) -> None:
+    """Log one security event as a JSON line: who, from where, which session (by its hash).
+
+    Never pass a password or a raw token: session_id is the stored SHA-256 of the token.
+    """
+    if username_key is not None:
+        username_key = username_key[:USERNAME_KEY_MAX_LENGTH]  # a sign-in may type any length
+    now = utcnow()
+    record: dict[str, object] = {"time": now.isoformat(timespec="seconds"), "event": event}
+    record["username_key"] = username_key
+    if has_request_context():
+        record["address"] = client_address()
+    record["session_id"] = session_id
+    record |= fields
+    audit_log.info(json.dumps(record, ensure_ascii=False))
+    writer: AuditWriter | None = current_app.extensions.get("audit_writer") if has_app_context() else None
+    if writer is not None and stored(event, username_key):
+        address = record.pop("address", None)
+        for key in ("time", "event", "username_key", "session_id"):
+            del record[key]
+        writer.add(at=now, event=event, username_key=username_key, address=address, session_id=session_id, data=record)
+
+
+async def write_pending() -> None:
+    """Write this worker's pending events now (before reading the table, or erasing from it)."""
+    writer: AuditWriter | None = current_app.extensions.get("audit_writer")
+    if writer is not None:
+        await writer.flush()

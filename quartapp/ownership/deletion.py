@@ -1,0 +1,73 @@
+"""Deleting an account: everything that names it, in one transaction, and a notice to its address."""
+
+from dataclasses import dataclass
+
+from quart import current_app
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import mail
+from ..audit import audit, erasure, write_pending
+from ..db.engine import rowcount
+from ..db.models import AccountToken, AuthSession, Throttle, User, utcnow
+from ..mfa.models import Challenge, Passkey, RecoveryCode, TrustedBrowser
+from ..throttle import account_keys
+from . import account_deleted, account_deleting, DeletionRefused, send
+
+# quartapp's tables that name an account by users.id, emptied of its rows before the user row
+# goes (each would cascade, but counting them tells the operator what went).
+OWNED: dict[str, type[AuthSession | AccountToken | Challenge | RecoveryCode | Passkey | TrustedBrowser]] = {
+    "sessions": AuthSession,
+    "account_tokens": AccountToken,
+    "challenges": Challenge,
+    "recovery_codes": RecoveryCode,
+    "passkeys": Passkey,
+    "trusted_browsers": TrustedBrowser,
+}
+
+
+@dataclass(frozen=True)
+class Deleted:
+    username: str
+    pseudonym: str  # what the audit events of the account now name instead
+    removed: dict[str, int]  # rows deleted, by table
+
+
+async def delete_account(db: AsyncSession, user_id: int, *, via: str) -> Deleted | None:
+    """Delete the account and everything naming it, pseudonymise its audit events, and commit.
+
+    None if there is no such account (already deleted by a request a moment before). The name
+    and the address are free again at once; the account's sessions end at every worker, whose
+    next lookup finds no row.
+    """
+    await write_pending()  # this worker's pending events about the account, into the table first
+    user = await db.get(User, user_id)
+    if user is None:
+        return None
+    try:
+        await send(account_deleting, db=db, user=user)
+    except DeletionRefused:
+        await db.rollback()  # whatever the receivers did before one refused
+        raise
+    removed = {name: await rowcount(db, delete(model).where(model.user_id == user.id)) for name, model in OWNED.items()}
+    # The failed sign-ins counted against the name go with it. The per-recipient mail counters
+    # stay until their window ends, or deleting an account and making it again would be a way
+    # around the limit on mails to one inbox.
+    removed["throttles"] = await rowcount(db, delete(Throttle).where(Throttle.key.in_(account_keys(user.username))))
+    # And, by ON DELETE CASCADE, the application's rows. No row: a deletion at once with this
+    # one (a second click, another worker) got there first, and did it all.
+    if not await rowcount(db, delete(User).where(User.id == user.id)):
+        await db.rollback()
+        return None
+    until = utcnow()
+    removed["audit_events_pseudonymised"] = await erasure.erase(db, user.username_key, until)
+    await db.commit()
+
+    pseudonym = erasure.pseudonym(current_app.config, "username", user.username_key)
+    erasure.erase_stragglers(current_app._get_current_object(), user.username_key, until)
+    audit("account.deleted", username_key=pseudonym, via=via, tables=removed)
+    if user.email and user.email_verified:
+        # The address is in this object alone now: the notice goes out from it, after the commit.
+        mail.send_later("account_deleted", user.email, "Your account was deleted", user=user, when=until)
+    await send(account_deleted, user_id=user.id, username=user.username)
+    return Deleted(user.username, pseudonym, removed)
