@@ -55,6 +55,8 @@ def create_app(
         proxied = ProxyHeadersMiddleware(cast(Any, app.asgi_app), trusted_hosts=app.config["TRUSTED_PROXIES"])
         app.asgi_app = cast(Any, proxied)  # type: ignore[method-assign]
 
+    # The audit log before the database: its last rows are written before the engine is disposed.
+    audit.init_app(app)
     engine.init_app(app)
     passwords.init_app(app)
     mail.init_app(app)
@@ -81,7 +83,6 @@ def create_app(
     app.extensions["migrations"] = list(migrations)
     housekeeping.init_app(app)
     headers.init_app(app)
-    audit.init_app(app)
     cli.init_app(app)
 
     app.register_error_handler(Unauthorized, auth.redirect_to_signin)

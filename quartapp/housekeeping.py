@@ -43,7 +43,7 @@ async def run_once(app: Quart) -> None:
             stale += await tokens.delete_expired(db)
             stale += await challenges.delete_expired(db)
             stale += await trust.delete_expired(db)
-            stale += await erasure.delete_old(db)
+            stale += await erasure.delete_old(db, app.config["AUDIT_RETENTION_DAYS"])
             await db.commit()
     except Exception:
         log.exception("housekeeping failed; retrying at the next interval")

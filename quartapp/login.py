@@ -4,7 +4,8 @@ import string
 from urllib.parse import urlsplit
 
 from quart import request
-from quart_auth import login_user
+from quart_auth import login_user, Unauthorized
+from sqlalchemy.exc import IntegrityError
 from werkzeug.urls import iri_to_uri
 
 from . import auth_sessions
@@ -36,10 +37,16 @@ async def sign_in(user: User, *, remember: bool) -> None:
     db = get_session()
     # A fresh random session per sign-in: a session id planted before sign-in is worth nothing.
     await end_current_session()
-    token = await auth_sessions.start(
-        db, user, remember=remember, address=client_address(), user_agent=request.user_agent.string
-    )
-    await db.commit()
+    try:
+        token = await auth_sessions.start(
+            db, user, remember=remember, address=client_address(), user_agent=request.user_agent.string
+        )
+        await db.commit()
+    except IntegrityError:
+        # The account was deleted while its password (or code, or passkey) was being checked: its
+        # session cannot name a user row that is gone, and the visitor is back at the sign-in page.
+        await db.rollback()
+        raise Unauthorized() from None
     # The signed-in visitor gets a new CSRF secret (login CSRF), set with the sign-in's redirect
     # rather than by whichever page comes next.
     new_csrf_secret()

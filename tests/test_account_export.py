@@ -5,8 +5,9 @@ import json
 import pytest
 
 import quartapp
+from quartapp.audit.writer import AuditWriter
 from quartapp.db.models import AuthSession, User
-from quartapp.mfa.models import RecoveryCode
+from quartapp.mfa.models import RecoveryCode, TrustedBrowser
 from quartapp.ownership.export import export_account
 
 from .conftest import AuthActions, PASSWORD, rows
@@ -63,6 +64,7 @@ async def test_the_export_holds_the_account_and_what_it_did(mail_app, mailbox):
     secrets = [row.password_hash, row.totp_secret, row.webauthn_handle, secret, *codes, "credential-1", "KEY"]
     secrets += [s.id for s in await rows(mail_app, AuthSession)]
     secrets += [c.code_hash for c in await rows(mail_app, RecoveryCode)]
+    secrets += [t.id for t in await rows(mail_app, TrustedBrowser)]  # the trust cookie's hash
     assert [s for s in secrets if s and s in body] == []
     assert "sign_count" not in body
     assert "password" not in body
@@ -116,7 +118,11 @@ async def test_an_application_adds_its_own_sections(app, signed_in):
     async def notes(sender, *, db, user):
         return {"notes": [f"{user.username}'s note"]}
 
+    def nothing(sender, *, db, user):
+        return None  # nothing of this user's to add
+
     quartapp.account_exporting.connect(notes, sender=app)
+    quartapp.account_exporting.connect(nothing, sender=app)
     export = json.loads(await (await download(AuthActions(client))).get_data(as_text=True))
     assert export["notes"] == ["alice's note"]
 
@@ -130,3 +136,19 @@ async def test_a_section_may_not_replace_one_of_quartapps(app, signed_in):
         assert account is not None
         with pytest.raises(ValueError, match=r"sections named like quartapp's own: \['profile'\]"):
             await export_account(db, account, current_session=user.session_id)
+
+
+async def test_a_new_owner_of_a_deleted_name_sees_only_their_own_events(app, clock):
+    first = AuthActions(app.test_client())
+    await first.signup("alice")
+    await first.post("/account/delete", {"username": "alice"}, token_from="/account/delete")
+    clock.advance(seconds=5)
+    alice = AuthActions(app.test_client())
+    await alice.signup("alice")  # within a minute of the deletion, someone else takes the name
+    # Another worker writes an event about the new alice late: it is hers, and stays so.
+    clock.advance(seconds=1)
+    other = AuditWriter(app.extensions["db_sessionmaker"], app.config)
+    other.add(at=clock.now, event="signin.failure", username_key="alice", address=None, session_id=None, data={})
+    await other.flush()
+    export = json.loads(await (await download(alice)).get_data(as_text=True))
+    assert [e["event"] for e in export["audit_events"]] == ["signup", "signin.success", "signin.failure"]

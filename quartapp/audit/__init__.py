@@ -21,15 +21,23 @@ audit_log = logging.getLogger("quartapp.audit")
 def stored(event: str, username_key: str | None) -> bool:
     """Whether an event goes into the table as well as the log.
 
-    Only events about an account (a username key) do: the others serve no export and no erasure.
-    Refusals of a client already throttled are the log's alone: they cost an attacker nothing,
-    so storing each would let a flood grow the table as fast as it sends.
+    Only events naming an account, or a name one could have, do: the others serve no export and
+    no erasure. A typed "name" with a space or a control character (a sentence, often a password
+    typed into the wrong field; a NUL byte, which PostgreSQL refuses) is no username and stays
+    in the log alone. So do refusals of a client already throttled: they cost an attacker
+    nothing, and storing each would let a flood grow the table as fast as it sends.
     """
-    return username_key is not None and not event.endswith(".throttled")
+    if username_key is None or not username_key.isprintable() or any(c.isspace() for c in username_key):
+        return False
+    return not event.endswith(".throttled")
 
 
 def init_app(app: Quart) -> None:
-    """Make the app's INFO lines and the audit lines visible unless logging is configured; start the writer."""
+    """Make the app's INFO lines and the audit lines visible unless logging is configured; run the writer.
+
+    Call it before the database's init_app: Quart runs after_serving hooks in the order they were
+    added, and the writer's last rows must be written before the engine is disposed.
+    """
     # Quart gives the "quartapp" logger a stderr handler unless logging is configured; its
     # INFO lines (the database closing at shutdown) would otherwise be dropped.
     if app.logger.level == logging.NOTSET:
@@ -43,11 +51,16 @@ def init_app(app: Quart) -> None:
 
     @app.before_serving
     async def start_writer() -> None:
-        # Made in each worker once serving starts (after the fork), with the worker's own engine.
-        writer = app.extensions["audit_writer"] = AuditWriter(
-            app.extensions["db_sessionmaker"], app.config["AUDIT_FLUSH_INTERVAL"]
-        )
+        # Made in each worker once serving starts (after the fork); its sessions come from the
+        # worker's engine, opened by the next before_serving hook.
+        writer = AuditWriter(lambda: app.extensions["db_sessionmaker"](), app.config)
+        app.extensions["audit_writer"] = writer
         app.add_background_task(writer.run, app.shutdown_event)
+
+    @app.after_serving
+    async def stop_writer() -> None:
+        # After every background task has ended (mails audit too), before the engine goes.
+        await app.extensions.pop("audit_writer").flush()
 
 
 def audit(event: str, *, username_key: str | None = None, session_id: str | None = None, **fields: object) -> None:
@@ -58,23 +71,21 @@ def audit(event: str, *, username_key: str | None = None, session_id: str | None
     if username_key is not None:
         username_key = username_key[:USERNAME_KEY_MAX_LENGTH]  # a sign-in may type any length
     now = utcnow()
-    record: dict[str, object] = {"time": now.isoformat(timespec="seconds"), "event": event}
-    record["username_key"] = username_key
-    if has_request_context():
-        record["address"] = client_address()
-    record["session_id"] = session_id
-    record |= fields
+    address = fields.pop("address", client_address() if has_request_context() else None)
+    record: dict[str, object] = {
+        "time": now.isoformat(timespec="seconds"),
+        "event": event,
+        "username_key": username_key,
+    }
+    record |= ({"address": address} if address is not None else {}) | {"session_id": session_id} | fields
     audit_log.info(json.dumps(record, ensure_ascii=False))
     writer: AuditWriter | None = current_app.extensions.get("audit_writer") if has_app_context() else None
     if writer is not None and stored(event, username_key):
-        address = record.pop("address", None)
-        for key in ("time", "event", "username_key", "session_id"):
-            del record[key]
-        writer.add(at=now, event=event, username_key=username_key, address=address, session_id=session_id, data=record)
+        writer.add(at=now, event=event, username_key=username_key, address=address, session_id=session_id, data=fields)
 
 
 async def write_pending() -> None:
-    """Write this worker's pending events now (before reading the table, or erasing from it)."""
+    """Write this worker's pending events now (before reading the table)."""
     writer: AuditWriter | None = current_app.extensions.get("audit_writer")
     if writer is not None:
         await writer.flush()

@@ -8,45 +8,51 @@ under a key derived from SECRET_KEY), and of the other fields only the ones that
 are kept (ERASED_FIELDS_KEPT). The same value always gives the same pseudonym, so an operator can
 still see that one address attacked several accounts, and can ask `quart pseudonym` what a
 given name or address became; without the key the hashes cannot be searched back.
+
+A deletion leaves a tombstone (audit_erasures: the pseudonym and the moment), and every batch a
+worker writes is checked against the tombstones in the same transaction, so an event stamped
+before the deletion is pseudonymised whichever worker held it and however late it is written.
 """
 
-import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from quart import current_app, Quart
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db.engine import get_session, rowcount
-from ..db.models import utcnow
-from .models import AuditEvent
+from ..db.engine import rowcount
+from ..db.models import User, utcnow
+from .models import AuditErasure, AuditEvent
 
-PREFIX = "erased:"  # no username key has a colon: an erased key never names a living account
+PREFIX = "erased:"  # no username has a colon: an erased key never names a living account
 INFO = b"quartapp audit pseudonyms v1"
 # Fields of an event that say what happened, not who to: the rest (a passkey's name, which
 # may be "Ann's phone", an address's domain, a browser's id) go with the person.
 ERASED_FIELDS_KEPT = frozenset(
     {"via", "reason", "remember", "revoked", "others", "count", "remaining", "retry_after", "sent", "disabled"}
-    | {"void", "added", "verified", "purpose", "stored", "reported"}
+    | {"void", "added", "verified", "purpose", "stored", "reported", "removed"}
 )
+# An event stamped this long after a deletion, about a name nobody has taken since, was still the
+# deleted account's: a request of its other session, in flight at another worker.
+GRACE = timedelta(minutes=1)
 
 
 def pseudonyms(config: Mapping[str, Any], kind: str, value: str) -> list[str]:
     """The pseudonyms of value ("username" or "address") under the current key, then the old ones."""
     secrets = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or ())]
-    return [_pseudonym(_derive(str(secret).encode()), kind, value) for secret in secrets]
+    return [_pseudonym(_derive(str(secret)), kind, value) for secret in secrets]
 
 
 def pseudonym(config: Mapping[str, Any], kind: str, value: str) -> str:
     """The pseudonym of value under the current key."""
-    return _pseudonym(_derive(str(config["SECRET_KEY"]).encode()), kind, value)
+    return _pseudonym(_derive(str(config["SECRET_KEY"])), kind, value)
 
 
 def erase_row(config: Mapping[str, Any], row: dict[str, Any]) -> None:
@@ -59,49 +65,59 @@ def erase_row(config: Mapping[str, Any], row: dict[str, Any]) -> None:
     row["data"] = json.dumps({name: value for name, value in fields.items() if name in ERASED_FIELDS_KEPT})
 
 
-async def erase(db: AsyncSession, username_key: str, until: datetime) -> int:
-    """Pseudonymise the stored events of username_key up to until (not committed); return how many."""
+async def erase_account(db: AsyncSession, config: Mapping[str, Any], username_key: str, until: datetime) -> int:
+    """In a deletion's transaction: leave the tombstone, then pseudonymise the stored events; return how many."""
+    # The tombstone first: on PostgreSQL its insert waits for every batch being written (which
+    # hold a SHARE lock on the table), so the UPDATE below sees their rows.
+    # merge: a name deleted before (and signed up with again since) has one already; the later moment covers both.
+    await db.merge(AuditErasure(pseudonym=pseudonym(config, "username", username_key), until=until))
+    await db.flush()
+    return await _erase(db, config, username_key, until)
+
+
+async def apply_tombstones(db: AsyncSession, config: Mapping[str, Any], keys: Iterable[str]) -> None:
+    """After inserting a batch of events with these username keys, in its transaction: pseudonymise
+    those of deleted accounts. The caller took lock_tombstones() before inserting."""
+    names = {pseudonym(config, "username", key): key for key in set(keys) if not key.startswith(PREFIX)}
+    query = select(AuditErasure.pseudonym, AuditErasure.until).where(AuditErasure.pseudonym.in_(names))
+    for alias, until in (await db.execute(query)).all():
+        key = names[alias]
+        # Up to GRACE later too, but never into the time of an account made since under the name.
+        taken = await db.scalar(select(func.min(User.created_at)).where(User.username_key == key))
+        limit = until + GRACE if taken is None else max(until, min(until + GRACE, taken - timedelta(microseconds=1)))
+        await _erase(db, config, key, limit)
+
+
+async def lock_tombstones(db: AsyncSession) -> None:
+    """Keep deletions from adding a tombstone until this transaction ends (PostgreSQL; SQLite has one writer)."""
+    if db.get_bind().dialect.name == "postgresql":
+        await db.execute(text("LOCK TABLE audit_erasures IN SHARE MODE"))
+
+
+async def _erase(db: AsyncSession, config: Mapping[str, Any], username_key: str, until: datetime) -> int:
     columns = (AuditEvent.id, AuditEvent.username_key, AuditEvent.address, AuditEvent.session_id, AuditEvent.data)
     query = select(*columns).where(AuditEvent.username_key == username_key, AuditEvent.at <= until)
     rows = [row._asdict() for row in await db.execute(query)]
     for row in rows:
-        erase_row(current_app.config, row)
+        erase_row(config, row)
     if rows:
         await db.execute(update(AuditEvent), rows)  # one UPDATE by primary key, many parameter sets
     return len(rows)
 
 
-def erase_stragglers(app: Quart, username_key: str, until: datetime) -> None:
-    """After erase() committed: pseudonymise the events stamped until then that were not yet written.
-
-    This worker's are rewritten in memory now. Another worker may hold some for up to
-    AUDIT_FLUSH_INTERVAL, and this one may have been writing a batch meanwhile: a second pass
-    runs once they are all written.
-    """
-    writer = app.extensions.get("audit_writer")
-    if writer is not None:
-        writer.rewrite(username_key, until, lambda row: erase_row(app.config, row))
-
-    async def again() -> None:
-        await asyncio.sleep(3 * app.config["AUDIT_FLUSH_INTERVAL"])
-        async with app.app_context():
-            db = get_session()
-            await erase(db, username_key, until)
-            await db.commit()
-
-    app.add_background_task(again)
-
-
-async def delete_old(db: AsyncSession) -> int:
-    """Delete the events older than AUDIT_RETENTION_DAYS (None: kept for ever)."""
-    days = current_app.config["AUDIT_RETENTION_DAYS"]
+async def delete_old(db: AsyncSession, days: int | None) -> int:
+    """Delete the events (and tombstones) older than days (None: kept for ever)."""
     if days is None:
         return 0
-    return await rowcount(db, delete(AuditEvent).where(AuditEvent.at < utcnow() - timedelta(days=days)))
+    cutoff = utcnow() - timedelta(days=days)
+    # A tombstone outlives the events it covers: one older than the retention has none left to cover.
+    await db.execute(delete(AuditErasure).where(AuditErasure.until < cutoff))
+    return await rowcount(db, delete(AuditEvent).where(AuditEvent.at < cutoff))
 
 
-def _derive(secret: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret)
+@lru_cache(maxsize=8)
+def _derive(secret: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret.encode())
 
 
 def _pseudonym(key: bytes, kind: str, value: str) -> str:

@@ -12,7 +12,7 @@ class AuditEvent(Model):
     """A security event about an account, kept for its owner's export and the operator's record.
 
     The JSON log line is the whole record; this table keeps the events that name an account
-    (quartapp.audit.STORED says which), pseudonymised once the account is deleted.
+    (quartapp.audit.stored says which), pseudonymised once the account is deleted.
     """
 
     __tablename__ = "audit_events"
@@ -25,3 +25,16 @@ class AuditEvent(Model):
     address: Mapped[str | None] = mapped_column(String(64))  # the client's, or its keyed hash
     session_id: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[str] = mapped_column(Text, default="{}")  # the event's other fields, as JSON
+
+
+class AuditErasure(Model):
+    """A deleted account's pseudonym and the moment of its deletion.
+
+    The account's events stamped until then are pseudonymised whenever they are written, by
+    whichever worker held them: the writer looks its batch's names up here first.
+    """
+
+    __tablename__ = "audit_erasures"
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

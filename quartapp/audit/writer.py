@@ -3,14 +3,15 @@
 import asyncio
 import json
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import erasure
 from .models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,9 @@ class AuditWriter:
     AUDIT_FLUSH_INTERVAL of events) is still in the log lines, which are written at once.
     """
 
-    def __init__(self, sessionmaker: Callable[[], AsyncSession], interval: float) -> None:
+    def __init__(self, sessionmaker: Callable[[], AsyncSession], config: Mapping[str, Any]) -> None:
         self.sessionmaker = sessionmaker
-        self.interval = interval
+        self.config = config
         self.pending: list[dict[str, Any]] = []
         self.lock = asyncio.Lock()
         self.wake = asyncio.Event()
@@ -40,28 +41,24 @@ class AuditWriter:
         row["address"] = (row["address"] or None) and str(row["address"])[:64]
         row["data"] = json.dumps(row["data"], ensure_ascii=False)
         self.pending.append(row)
-        if len(self.pending) > MAX_PENDING:
-            del self.pending[0]
-            self.dropped += 1
+        self._trim()
         if len(self.pending) >= BATCH_SIZE:
             self.wake.set()
 
-    def rewrite(self, username_key: str, until: datetime, change: Callable[[dict[str, Any]], None]) -> None:
-        """Apply change to the pending rows of username_key stamped until then (an erasure)."""
-        for row in self.pending:
-            if row["username_key"] == username_key and row["at"] <= until:
-                change(row)
-
     async def run(self, shutdown: asyncio.Event) -> None:
-        """Write every interval seconds, or as soon as a batch is full; once more at shutdown."""
+        """Write every AUDIT_FLUSH_INTERVAL, or as soon as a batch is full, until shutdown."""
         stop = asyncio.ensure_future(shutdown.wait())
         try:
             while not stop.done():
                 wake = asyncio.ensure_future(self.wake.wait())
-                await asyncio.wait([wake, stop], timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
+                timeout = self.config["AUDIT_FLUSH_INTERVAL"]
+                await asyncio.wait([wake, stop], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 wake.cancel()
                 self.wake.clear()
-                await self.flush()
+                try:
+                    await self.flush()
+                except Exception:  # a bug here must not end the task: the rows would pile up unwritten
+                    log.exception("writing audit events failed; trying again at the next interval")
         finally:
             stop.cancel()
 
@@ -73,18 +70,49 @@ class AuditWriter:
                 self.dropped = 0
             while self.pending:
                 batch = self.pending[:BATCH_SIZE]
+                del self.pending[:BATCH_SIZE]  # detached: rows added meanwhile cannot shift it
                 try:
-                    async with self.sessionmaker() as db:
-                        await db.execute(insert(AuditEvent), batch)
-                        await db.commit()
-                except (OperationalError, TimeoutError, OSError) as error:
-                    # The database is away or busy: keep the rows for the next try.
-                    log.warning("audit events not stored yet (%d waiting): %s", len(self.pending), _short(error))
-                    return
-                except SQLAlchemyError:
-                    # Anything else would fail again: the batch is left to the log lines.
-                    log.exception("%d audit events could not be stored; the log has them", len(batch))
-                del self.pending[: len(batch)]
+                    await self._insert(batch)
+                except (SQLAlchemyError, OSError, TimeoutError) as error:
+                    if _transient(error) or not await self._one_by_one(batch):
+                        self.pending[:0] = batch[-MAX_PENDING:]  # back in front, in order, for the next flush
+                        self._trim()
+                        log.warning("audit events not stored yet (%d waiting): %s", len(self.pending), _short(error))
+                        return
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        async with self.sessionmaker() as db:
+            await erasure.lock_tombstones(db)
+            await db.execute(insert(AuditEvent), rows)
+            await erasure.apply_tombstones(db, self.config, (row["username_key"] for row in rows))
+            await db.commit()
+
+    async def _one_by_one(self, batch: list[dict[str, Any]]) -> bool:
+        """Insert a batch that failed row by row, leaving out only the rows that fail for good.
+
+        False if the database went away meanwhile: the batch is then retried whole.
+        """
+        for index, row in enumerate(batch):
+            try:
+                await self._insert([row])
+            except (SQLAlchemyError, OSError, TimeoutError) as error:
+                if _transient(error):
+                    del batch[:index]
+                    return False
+                log.error("an audit event could not be stored (%s); the log has it", _short(error))
+        return True
+
+    def _trim(self) -> None:
+        if len(self.pending) > MAX_PENDING:
+            self.dropped += len(self.pending) - MAX_PENDING
+            del self.pending[: len(self.pending) - MAX_PENDING]
+
+
+def _transient(error: Exception) -> bool:
+    """Whether the database may take the rows later: away, busy, locked, or no connection free."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def _short(error: BaseException) -> str:

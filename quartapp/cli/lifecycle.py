@@ -1,5 +1,7 @@
 """Commands that lock, unlock and delete an account, and name what a deleted one became."""
 
+import ipaddress
+
 import click
 from quart import Quart
 
@@ -70,13 +72,21 @@ def register(app: Quart) -> None:
         deleted = run(app, delete)
         rows = ", ".join(f"{count} {table}" for table, count in deleted.removed.items() if count)
         click.echo(f"Deleted {deleted.username} ({rows or 'nothing else'}).")
-        click.echo(f"Its audit events now name {deleted.pseudonym}.")
+        click.echo(f"Its {deleted.pseudonymised} audit event(s) now name {deleted.pseudonym}.")
 
     @app.cli.command("pseudonym")
     @click.argument("value")
     @click.option("--address", is_flag=True, help="VALUE is a client address, not a username.")
     def pseudonym(value: str, address: bool) -> None:
         """Print what a deleted account's username (or a client address) is called in the audit events."""
-        kind, shown = ("address", value) if address else ("username", username_key(value))
+        kind, shown = ("address", _normalized_address(value)) if address else ("username", username_key(value))
         for name in erasure.pseudonyms(app.config, kind, shown):
             click.echo(name)
+
+
+def _normalized_address(value: str) -> str:
+    """The address as the audit log writes it (2001:DB8::1 as 2001:db8::1), or as typed if it is none."""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return value

@@ -53,6 +53,8 @@ class Model(DeclarativeBase):
 
 class User(Model):
     __tablename__ = "users"
+    # SQLite's AUTOINCREMENT: a deleted account's id is never reused (PostgreSQL's sequence never does).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(USERNAME_MAX_LENGTH))

@@ -2,16 +2,17 @@
 
 from dataclasses import dataclass
 
-from quart import current_app
+from quart import current_app, has_request_context
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import mail
-from ..audit import audit, erasure, write_pending
+from ..audit import audit, erasure
 from ..db.engine import rowcount
 from ..db.models import AccountToken, AuthSession, Throttle, User, utcnow
 from ..mfa.models import Challenge, Passkey, RecoveryCode, TrustedBrowser
 from ..throttle import account_keys
+from ..web.client import client_address
 from . import account_deleted, account_deleting, DeletionRefused, send
 
 # quartapp's tables that name an account by users.id, emptied of its rows before the user row
@@ -31,6 +32,7 @@ class Deleted:
     username: str
     pseudonym: str  # what the audit events of the account now name instead
     removed: dict[str, int]  # rows deleted, by table
+    pseudonymised: int  # audit events kept, no longer naming the account
 
 
 async def delete_account(db: AsyncSession, user_id: int, *, via: str) -> Deleted | None:
@@ -40,7 +42,6 @@ async def delete_account(db: AsyncSession, user_id: int, *, via: str) -> Deleted
     and the address are free again at once; the account's sessions end at every worker, whose
     next lookup finds no row.
     """
-    await write_pending()  # this worker's pending events about the account, into the table first
     user = await db.get(User, user_id)
     if user is None:
         return None
@@ -59,15 +60,21 @@ async def delete_account(db: AsyncSession, user_id: int, *, via: str) -> Deleted
     if not await rowcount(db, delete(User).where(User.id == user.id)):
         await db.rollback()
         return None
-    until = utcnow()
-    removed["audit_events_pseudonymised"] = await erasure.erase(db, user.username_key, until)
+    until, config = utcnow(), current_app.config
+    pseudonymised = await erasure.erase_account(db, config, user.username_key, until)
     await db.commit()
 
-    pseudonym = erasure.pseudonym(current_app.config, "username", user.username_key)
-    erasure.erase_stragglers(current_app._get_current_object(), user.username_key, until)
-    audit("account.deleted", username_key=pseudonym, via=via, tables=removed)
+    pseudonym = erasure.pseudonym(config, "username", user.username_key)
+    # The record of the deletion names the person no more than the rest: its address is a pseudonym too.
+    address = erasure.pseudonym(config, "address", client_address()) if has_request_context() else None
+    audit("account.deleted", username_key=pseudonym, address=address, via=via, removed=removed)
     if user.email and user.email_verified:
         # The address is in this object alone now: the notice goes out from it, after the commit.
         mail.send_later("account_deleted", user.email, "Your account was deleted", user=user, when=until)
-    await send(account_deleted, user_id=user.id, username=user.username)
-    return Deleted(user.username, pseudonym, removed)
+    try:
+        await send(account_deleted, user_id=user.id, username=user.username)
+    except Exception:
+        # The account is gone for good whatever a receiver does: its owner is still signed out
+        # and told so, and the operator sees what the application failed to clean up.
+        current_app.logger.exception("an account_deleted receiver failed for user %d", user.id)
+    return Deleted(user.username, pseudonym, removed, pseudonymised)

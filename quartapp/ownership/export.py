@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import auth_sessions
-from ..audit import write_pending
+from ..audit import erasure, write_pending
 from ..audit.models import AuditEvent
 from ..db.models import User, utcnow
 from ..mfa import trust
@@ -22,6 +22,9 @@ from ..mfa.models import Passkey, RecoveryCode
 from . import account_exporting, send
 
 FORMAT = "quartapp-account-export/1"
+# An event's details as its owner may see them: what happened, and the passkey's name and the
+# address's domain; not a trust cookie's hash, nor the operator's own notes (a disabled account).
+EXPORTED_DETAILS = (erasure.ERASED_FIELDS_KEPT - {"disabled"}) | {"name", "domain"}
 SECTIONS = frozenset(
     {"format", "exported_at", "profile", "sessions", "trusted_browsers", "passkeys", "second_factors", "audit_events"}
 )
@@ -70,6 +73,7 @@ async def export_account(db: AsyncSession, user: User, *, current_session: str) 
         "audit_events": await _events(db, user),
     }
     for receiver, sections in await send(account_exporting, db=db, user=user):
+        sections = sections or {}  # a receiver with nothing to add may return None
         if clash := SECTIONS & set(sections):
             raise ValueError(f"{receiver!r} exports sections named like quartapp's own: {sorted(clash)}")
         document |= sections
@@ -94,9 +98,13 @@ async def _events(db: AsyncSession, user: User) -> list[dict[str, Any]]:
         .order_by(AuditEvent.at, AuditEvent.id)
     )
     return [
-        {"time": _time(e.at), "event": e.event, "address": e.address, "details": json.loads(e.data)}
+        {"time": _time(e.at), "event": e.event, "address": e.address, "details": _details(e.data)}
         for e in await db.scalars(query)
     ]
+
+
+def _details(data: str) -> dict[str, Any]:
+    return {name: value for name, value in json.loads(data).items() if name in EXPORTED_DETAILS}
 
 
 def _time(moment: datetime | None) -> str | None:

@@ -14,15 +14,8 @@ from ..db import migrate, models
 from . import databases
 from .helpers import Clock, sign_in
 
-# bcrypt at its cheapest cost: a password set in a test costs a millisecond, not a third of a second;
-# audit rows written every 50 ms, so a test's shutdown waits that long for them, not a second.
-TEST_CONFIG: dict[str, Any] = {
-    "TESTING": True,
-    "SECRET_KEY": "test secret",
-    "BCRYPT_ROUNDS": 4,
-    "HASH_WORKERS": 2,
-    "AUDIT_FLUSH_INTERVAL": 0.05,
-}
+# bcrypt at its cheapest cost: a password set in a test costs a millisecond, not a third of a second.
+TEST_CONFIG: dict[str, Any] = {"TESTING": True, "SECRET_KEY": "test secret", "BCRYPT_ROUNDS": 4, "HASH_WORKERS": 2}
 
 
 @pytest.fixture(scope="session")
