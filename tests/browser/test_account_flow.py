@@ -72,3 +72,15 @@ def test_a_person_downloads_their_data_then_deletes_the_account(new_context: New
     page.goto("/signup")
     fill_signup(page, username)  # the name is free again
     expect_signed_in(page, username)
+
+
+def test_the_account_pages_fit_a_phone(new_context: NewContext, screenshots: Path):
+    username = fresh_username("phone")
+    page = new_context(viewport={"width": 375, "height": 740}).new_page()
+    page.goto("/signup")
+    fill_signup(page, username)
+    for path in ("/account", "/account/export", "/account/delete"):
+        page.goto(path)
+        # Nothing wider than the screen: the header's links wrap rather than push the page sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+    page.screenshot(path=screenshots / "account-delete-375.png", full_page=True)
