@@ -15,7 +15,7 @@ from quartapp.db.engine import get_session
 from quartapp.db.models import AuthSession, User, utcnow
 from quartapp.mfa.models import Passkey, RecoveryCode
 from quartapp.mfa.passkeys.ceremonies import PasskeyError, relying_party
-from quartapp.testing.helpers import csrf_token
+from quartapp.testing.helpers import csrf_token, submit
 
 from .conftest import auth_cookie, AuthActions, PASSWORD, rows, running_app
 from .webauthn_device import AT, Authenticator, b64, UP
@@ -329,16 +329,28 @@ async def test_an_unknown_passkey_and_a_disabled_account_get_the_same_refusal(ap
     device = await registered(client)
     response = await passkey_signin(app.test_client(), Authenticator())
     assert await error_of(response) == "That passkey is not registered here."
+    # Only a passkey with no record at all is one the browser may forget (signalUnknownCredential).
+    assert (await response.get_json())["unknown_credential"] is True
     await set_user(app, "alice", disabled_at=utcnow())
     response = await passkey_signin(app.test_client(), device)
     assert await error_of(response) == "That passkey is not registered here."
+    assert "unknown_credential" not in await response.get_json()  # it still works once re-enabled
     assert len(await rows(app, AuthSession)) == 1
+
+
+async def test_a_deleted_accounts_passkey_is_one_the_browser_may_forget(app, client, alice):
+    device = await registered(client)
+    response = await submit(client, "/account/delete", {"username": "alice"})
+    assert response.headers["Location"] == "/signin"
+    response = await passkey_signin(app.test_client(), device)
+    assert (await response.get_json()) == {"error": "That passkey is not registered here.", "unknown_credential": True}
 
 
 async def test_the_user_handle_must_be_the_owners(app, client, alice):
     device = await registered(client)
     response = await passkey_signin(app.test_client(), device, user_handle=b"someone else")
     assert await error_of(response) == "That passkey is not registered here."
+    assert "unknown_credential" not in await response.get_json()  # the passkey is real: never forgotten
     response = await passkey_signin(app.test_client(), device, with_user_handle=False)
     assert await error_of(response) == "That passkey is not registered here."  # alone, it must name its account
 

@@ -93,8 +93,26 @@
       return null;
     }
     const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(answer.error || `The server refused (${response.status}). Reload the page and try again.`);
+    if (!response.ok) {
+      const error = new Error(answer.error || `The server refused (${response.status}). Reload the page and try again.`);
+      error.unknownCredential = answer.unknown_credential === true;
+      throw error;
+    }
     return answer;
+  }
+
+  // Sends the browser's answer to url; a passkey the site has no record of (removed, or its account
+  // deleted) is reported to the browser, whose password manager can then stop offering it.
+  async function verify(url, body, options) {
+    try {
+      return await post(url, body);
+    } catch (error) {
+      if (error.unknownCredential && PublicKeyCredential.signalUnknownCredential) {
+        await PublicKeyCredential.signalUnknownCredential({ rpId: options.rpId, credentialId: body.credential.id })
+          .catch(() => {});  // a browser that declines changes nothing for the page
+      }
+      throw error;
+    }
   }
 
   function explain(error) {
@@ -131,7 +149,8 @@
     // The second step's "don't ask again on this browser" box counts for the passkey too.
     const trust = kind === "second-factor" && document.querySelector('input[name="trust"]');
     if (trust) body.trust = trust.checked;
-    const answer = await post(button.dataset.verify, body);
+    const url = button.dataset.verify;
+    const answer = kind === "register" ? await post(url, body) : await verify(url, body, options);
     if (answer && answer.redirect) window.location.assign(answer.redirect);
   }
 
@@ -178,7 +197,7 @@
     buttons.forEach((button) => { button.disabled = true; });  // chosen: no second ceremony while it is verified
     try {
       // No signal: once the user has chosen, nothing of ours aborts the sign-in.
-      const answer = await post(field.dataset.verify, { credential: assertionJSON(credential) });
+      const answer = await verify(field.dataset.verify, { credential: assertionJSON(credential) }, options);
       if (answer && answer.redirect) window.location.assign(answer.redirect);
     } catch (error) {
       report(field, error);

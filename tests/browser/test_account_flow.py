@@ -1,11 +1,13 @@
 """A person takes their data and deletes their account, in Chromium."""
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import expect, Page
 
+from .test_passkeys_flow import with_a_passkey
 from .test_signin_flow import (
     at,
     expect_signed_in,
@@ -84,3 +86,23 @@ def test_the_account_pages_fit_a_phone(new_context: NewContext, screenshots: Pat
         # Nothing wider than the screen: the header's links wrap rather than push the page sideways.
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
     page.screenshot(path=screenshots / "account-delete-375.png", full_page=True)
+
+
+def test_a_deleted_accounts_passkey_is_reported_to_the_browser_to_forget(page: Page) -> None:
+    # What the page tells the browser (WebAuthn's Signal API), recorded; no autofill, the button alone.
+    page.add_init_script(
+        "window.signals = [];"
+        "PublicKeyCredential.signalUnknownCredential = async (o) => { window.signals.push(o); };"
+        "PublicKeyCredential.isConditionalMediationAvailable = async () => false;"
+    )
+    cdp, authenticator, username = with_a_passkey(page, "gone")
+    page.goto("/account/delete")
+    page.get_by_label("Your username").fill(username)
+    page.get_by_role("button", name="Delete my account for good").click()
+    expect(page).to_have_url(at("/signin"))
+
+    page.get_by_role("button", name="Sign in with a passkey").click()  # the passkey is still on the device
+    expect(page.get_by_text("That passkey is not registered here.")).to_be_visible()
+    [credential] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    credential_id = base64.urlsafe_b64encode(base64.b64decode(credential["credentialId"])).rstrip(b"=").decode()
+    assert page.evaluate("window.signals") == [{"rpId": "localhost", "credentialId": credential_id}]

@@ -39,6 +39,19 @@ class PasskeyError(Exception):
     """A refused ceremony; its message is for the visitor."""
 
 
+class UnknownCredential(PasskeyError):
+    """A passkey this site has no record of at all: removed, or its account deleted.
+
+    The page then tells the browser (WebAuthn's signalUnknownCredential) so that its password
+    manager can drop the passkey, which this site cannot reach. Only for a credential id with no
+    row: a disabled account's passkey, or another account's, stays a plain refusal, or the page
+    would have a passkey that still works for its owner forgotten.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(UNKNOWN)
+
+
 @dataclass(frozen=True)
 class RelyingParty:
     id: str
@@ -145,8 +158,10 @@ async def authenticate(
     expected = await _expected(db, purpose, user.id if user else None, rp)
     parsed = _checked(helpers.parse_authentication_credential_json, json_val=response)
     passkey = await db.get(Passkey, parsed.id) if CREDENTIAL_ID.fullmatch(parsed.id) else None
-    owner = await db.get(User, passkey.user_id) if passkey else None
-    if passkey is None or owner is None or owner.disabled_at is not None or (user and owner.id != user.id):
+    if passkey is None:
+        raise UnknownCredential()
+    owner = await db.get(User, passkey.user_id)
+    if owner is None or owner.disabled_at is not None or (user and owner.id != user.id):
         raise PasskeyError(UNKNOWN)
     handle = parsed.response.user_handle
     if user is None and handle is None:  # a discoverable credential must name its account...

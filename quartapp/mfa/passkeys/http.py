@@ -9,7 +9,7 @@ from quart import current_app, request
 
 from ...forms import csrf_header_valid, CSRFError
 from . import ceremonies
-from .ceremonies import PasskeyError
+from .ceremonies import PasskeyError, UnknownCredential
 
 Json = dict[str, Any] | tuple[dict[str, Any], int] | tuple[dict[str, Any], int, dict[str, str]]
 
@@ -24,7 +24,10 @@ def json_view[**P](view: Callable[P, Awaitable[Json]]) -> Callable[P, Awaitable[
                 raise PasskeyError(CSRFError.description)
             return await view(*args, **kwargs)
         except PasskeyError as error:
-            return {"error": str(error)}, 400
+            answer: dict[str, Any] = {"error": str(error)}
+            if isinstance(error, UnknownCredential):
+                answer["unknown_credential"] = True  # the page tells the browser to forget it
+            return answer, 400
 
     return wrapper
 
