@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -311,3 +312,31 @@ async def test_receivers_hear_of_the_deletion_inside_and_after_the_transaction(a
     assert (response.status_code, response.headers["Location"]) == (303, "/signin")
     assert "Your account alice was deleted" in await (await alice.get("/signin")).get_data(as_text=True)
     assert "an account_deleted receiver failed" in caplog.text
+
+
+async def test_a_late_event_already_written_when_the_deletion_runs_is_pseudonymised(app, clock):
+    alice = AuthActions(app.test_client())
+    await alice.signup("alice")
+    await stored_events(app)  # written: no later batch names alice, so the deletion's own pass must do it
+    # A batch written just before the deletion took its lock, holding an event of alice's other
+    # session stamped a moment later than the deletion's own clock reading.
+    async with app.app_context():
+        db = quartapp.get_session()
+        db.add(AuditEvent(at=clock.now + timedelta(seconds=2), event="signout", username_key="alice", data="{}"))
+        await db.commit()
+    assert (await delete_account(alice)).status_code == 303
+    alias = erasure.pseudonym(app.config, "username", "alice")
+    assert [e.username_key for e in await stored_events(app) if e.event == "signout"] == [alias]
+
+
+async def test_workers_on_a_new_key_still_find_the_tombstones_of_the_old(app, clock):
+    alice = AuthActions(app.test_client())
+    await alice.signup("alice")
+    await stored_events(app)  # written: no later batch of this worker's names alice
+    assert (await delete_account(alice)).status_code == 303  # a worker still on the old key
+    rotated = app.config | {"SECRET_KEY": "the new key", "SECRET_KEY_FALLBACKS": [app.config["SECRET_KEY"]]}
+    other = AuditWriter(app.extensions["db_sessionmaker"], rotated)
+    other.add(at=clock.now, event="signout", username_key="alice", address=None, session_id=None, data={})
+    await other.flush()
+    [late] = [e for e in await stored_events(app) if e.event == "signout"]
+    assert late.username_key == erasure.pseudonym(rotated, "username", "alice")  # named no more

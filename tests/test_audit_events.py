@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 import quartapp
 from quartapp import housekeeping
@@ -200,3 +200,69 @@ async def test_events_of_tasks_that_end_after_the_writer_are_still_written(tmp_p
 
         app.add_background_task(late_mail)
     assert [e.event for e in await rows(app, AuditEvent)] == ["email.verification_sent"]
+
+
+class Refusal(Exception):
+    """What asyncpg's errors look like to SQLAlchemy: a DBAPI error with a SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("sqlstate", ["57P03", "53300", "40P01", "57014"])  # starting up, too many clients, ...
+async def test_a_postgresql_that_is_starting_or_overloaded_keeps_the_rows_waiting(app, sqlstate):
+    writer = app.extensions["audit_writer"]
+    real, tries = writer._insert, []
+
+    async def starting(rows):
+        tries.append(len(rows))
+        raise DBAPIError("INSERT", {}, Refusal(sqlstate))
+
+    writer._insert = starting
+    async with app.app_context():
+        for _ in range(3):
+            quartapp.audit.audit("signin.failure", username_key="alice")
+    assert await writer.flush() is False
+    assert (tries, len(writer.pending)) == ([3], 3)  # one try for the batch, nothing dropped
+    writer._insert = real
+    assert await writer.flush() is True
+    assert len(await rows(app, AuditEvent)) == 3
+
+
+async def test_a_flush_cancelled_at_shutdown_keeps_its_batch(app):
+    writer = app.extensions["audit_writer"]
+
+    async def stuck(rows):
+        await asyncio.Event().wait()
+
+    writer._insert = stuck
+    async with app.app_context():
+        quartapp.audit.audit("signup", username_key="alice")
+    task = asyncio.ensure_future(writer.flush())
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [row["event"] for row in writer.pending] == ["signup"]
+    del writer._insert  # the class's own again: the app's shutdown writes the row
+
+
+async def test_a_database_that_is_away_is_tried_once_an_interval_however_many_events_come(app):
+    tries = []
+
+    def away():
+        tries.append(1)
+        raise OperationalError("INSERT", {}, ConnectionRefusedError("away"))
+
+    writer = AuditWriter(away, app.config | {"AUDIT_FLUSH_INTERVAL": 0.2})
+    stop = asyncio.Event()
+    loop = asyncio.ensure_future(writer.run(stop))
+    for _ in range(20):  # 3,000 events in 0.4 s: full batches, each waking the writer
+        for _ in range(150):
+            writer.add(at=None, event="signin.failure", username_key="alice", address=None, session_id=None, data={})
+        await asyncio.sleep(0.02)
+    stop.set()
+    await loop
+    assert len(tries) <= 5  # about one a 0.2 s interval, not one per full batch
+    assert len(writer.pending) == 3000

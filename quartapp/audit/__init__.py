@@ -16,6 +16,7 @@ from .models import USERNAME_KEY_MAX_LENGTH
 from .writer import AuditWriter
 
 audit_log = logging.getLogger("quartapp.audit")
+log = logging.getLogger(__name__)
 
 
 def stored(event: str, username_key: str | None) -> bool:
@@ -59,8 +60,15 @@ def init_app(app: Quart) -> None:
 
     @app.after_serving
     async def stop_writer() -> None:
-        # After every background task has ended (mails audit too), before the engine goes.
-        await app.extensions.pop("audit_writer").flush()
+        # After the background tasks (mails audit too), before the engine goes. Quart runs no
+        # further after_serving hook once one raises: the engine must be disposed whatever happens.
+        try:
+            if (writer := app.extensions.pop("audit_writer", None)) is not None and not await writer.flush():
+                log.warning(
+                    "%d audit events could not be stored before shutdown; the log has them", len(writer.pending)
+                )
+        except Exception:
+            log.exception("writing the last audit events failed; the log has them")
 
 
 def audit(event: str, *, username_key: str | None = None, session_id: str | None = None, **fields: object) -> None:

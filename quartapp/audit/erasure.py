@@ -25,6 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.engine import rowcount
@@ -69,18 +70,26 @@ async def erase_account(db: AsyncSession, config: Mapping[str, Any], username_ke
     """In a deletion's transaction: leave the tombstone, then pseudonymise the stored events; return how many."""
     # The tombstone first: on PostgreSQL its insert waits for every batch being written (which
     # hold a SHARE lock on the table), so the UPDATE below sees their rows.
-    # merge: a name deleted before (and signed up with again since) has one already; the later moment covers both.
-    await db.merge(AuditErasure(pseudonym=pseudonym(config, "username", username_key), until=until))
-    await db.flush()
-    return await _erase(db, config, username_key, until)
+    alias = pseudonym(config, "username", username_key)
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # A name deleted before (and signed up with again since) has one already: the later moment covers both.
+    statement = insert(AuditErasure).values(pseudonym=alias, until=until)
+    await db.execute(statement.on_conflict_do_update(index_elements=[AuditErasure.pseudonym], set_={"until": until}))
+    # Up to GRACE after, too: a batch may have slipped in with an event of the account's other
+    # session before this waited for the lock, and nobody can take the name until this commits.
+    return await _erase(db, config, username_key, until + GRACE)
 
 
 async def apply_tombstones(db: AsyncSession, config: Mapping[str, Any], keys: Iterable[str]) -> None:
     """After inserting a batch of events with these username keys, in its transaction: pseudonymise
     those of deleted accounts. The caller took lock_tombstones() before inserting."""
-    names = {pseudonym(config, "username", key): key for key in set(keys) if not key.startswith(PREFIX)}
+    # Under every key (SECRET_KEY_FALLBACKS too): workers restarted onto a new key one at a time
+    # must still find the tombstones the others left.
+    names = {
+        alias: key for key in set(keys) if not key.startswith(PREFIX) for alias in pseudonyms(config, "username", key)
+    }
     query = select(AuditErasure.pseudonym, AuditErasure.until).where(AuditErasure.pseudonym.in_(names))
-    for alias, until in (await db.execute(query)).all():
+    for alias, until in sorted((await db.execute(query)).all(), key=lambda row: names[row.pseudonym]):
         key = names[alias]
         # Up to GRACE later too, but never into the time of an account made since under the name.
         taken = await db.scalar(select(func.min(User.created_at)).where(User.username_key == key))
@@ -96,7 +105,10 @@ async def lock_tombstones(db: AsyncSession) -> None:
 
 async def _erase(db: AsyncSession, config: Mapping[str, Any], username_key: str, until: datetime) -> int:
     columns = (AuditEvent.id, AuditEvent.username_key, AuditEvent.address, AuditEvent.session_id, AuditEvent.data)
-    query = select(*columns).where(AuditEvent.username_key == username_key, AuditEvent.at <= until)
+    # In id order: two transactions erasing the same rows lock them in the same order, never crosswise.
+    query = (
+        select(*columns).where(AuditEvent.username_key == username_key, AuditEvent.at <= until).order_by(AuditEvent.id)
+    )
     rows = [row._asdict() for row in await db.execute(query)]
     for row in rows:
         erase_row(config, row)

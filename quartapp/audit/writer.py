@@ -7,8 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import erasure
@@ -48,22 +47,28 @@ class AuditWriter:
     async def run(self, shutdown: asyncio.Event) -> None:
         """Write every AUDIT_FLUSH_INTERVAL, or as soon as a batch is full, until shutdown."""
         stop = asyncio.ensure_future(shutdown.wait())
+        written = True
         try:
             while not stop.done():
+                # After a failed write, a full batch waits for the interval too: no retry per event.
                 wake = asyncio.ensure_future(self.wake.wait())
                 timeout = self.config["AUDIT_FLUSH_INTERVAL"]
-                await asyncio.wait([wake, stop], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait([wake, stop] if written else [stop], timeout=timeout, return_when="FIRST_COMPLETED")
                 wake.cancel()
                 self.wake.clear()
                 try:
-                    await self.flush()
+                    written = await self.flush()
                 except Exception:  # a bug here must not end the task: the rows would pile up unwritten
                     log.exception("writing audit events failed; trying again at the next interval")
+                    written = False
         finally:
             stop.cancel()
 
-    async def flush(self) -> None:
-        """Insert the pending rows; rows the database cannot take now wait for the next flush."""
+    async def flush(self) -> bool:
+        """Insert the pending rows; rows the database cannot take now wait for the next flush.
+
+        False if some are still waiting.
+        """
         async with self.lock:
             if self.dropped:
                 log.warning("%d audit events were not stored (the database was away); the log has them", self.dropped)
@@ -75,10 +80,13 @@ class AuditWriter:
                     await self._insert(batch)
                 except (SQLAlchemyError, OSError, TimeoutError) as error:
                     if _transient(error) or not await self._one_by_one(batch):
-                        self.pending[:0] = batch[-MAX_PENDING:]  # back in front, in order, for the next flush
-                        self._trim()
+                        self._put_back(batch)
                         log.warning("audit events not stored yet (%d waiting): %s", len(self.pending), _short(error))
-                        return
+                        return False
+                except BaseException:  # cancelled at shutdown, or a bug: the rows stay for the last flush
+                    self._put_back(batch)
+                    raise
+        return True
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
         async with self.sessionmaker() as db:
@@ -102,6 +110,10 @@ class AuditWriter:
                 log.error("an audit event could not be stored (%s); the log has it", _short(error))
         return True
 
+    def _put_back(self, batch: list[dict[str, Any]]) -> None:
+        self.pending[:0] = batch  # back in front, in order, for the next flush
+        self._trim()
+
     def _trim(self) -> None:
         if len(self.pending) > MAX_PENDING:
             self.dropped += len(self.pending) - MAX_PENDING
@@ -109,10 +121,14 @@ class AuditWriter:
 
 
 def _transient(error: Exception) -> bool:
-    """Whether the database may take the rows later: away, busy, locked, or no connection free."""
-    if isinstance(error, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    """Whether the database may take the rows later; only a value it refuses (SQLSTATE classes 22,
+    data, and 23, integrity) never will. Away, starting up, busy, locked, out of connections, a
+    deadlock, a statement timeout: all pass (asyncpg reports most as a bare DBAPIError)."""
+    if isinstance(error, DataError | IntegrityError):
+        return False
+    if isinstance(error, DBAPIError):
+        return str(getattr(error.orig, "sqlstate", None) or "")[:2] not in ("22", "23")
+    return True
 
 
 def _short(error: BaseException) -> str:

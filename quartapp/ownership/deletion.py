@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from quart import current_app, has_request_context
-from sqlalchemy import delete
+from sqlalchemy import Delete, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import mail
@@ -15,16 +15,26 @@ from ..throttle import account_keys
 from ..web.client import client_address
 from . import account_deleted, account_deleting, DeletionRefused, send
 
-# quartapp's tables that name an account by users.id, emptied of its rows before the user row
-# goes (each would cascade, but counting them tells the operator what went).
-OWNED: dict[str, type[AuthSession | AccountToken | Challenge | RecoveryCode | Passkey | TrustedBrowser]] = {
-    "sessions": AuthSession,
-    "account_tokens": AccountToken,
-    "challenges": Challenge,
-    "recovery_codes": RecoveryCode,
-    "passkeys": Passkey,
-    "trusted_browsers": TrustedBrowser,
-}
+
+def _owned(user: User) -> dict[str, Delete]:
+    """quartapp's rows naming the account, by table, deleted before the user row (most would
+    cascade, but counting them tells the operator what went)."""
+    by_user: dict[str, type[AccountToken | Challenge | RecoveryCode | Passkey | TrustedBrowser]] = {
+        "account_tokens": AccountToken,
+        "challenges": Challenge,
+        "recovery_codes": RecoveryCode,
+        "passkeys": Passkey,
+        "trusted_browsers": TrustedBrowser,
+    }
+    return {
+        "sessions": delete(AuthSession).where(AuthSession.user_id == user.id),
+        # The failed sign-ins counted against the name go with it. The per-recipient mail counters
+        # stay until their window ends, or deleting an account and making it again would be a way
+        # around the limit on mails to one inbox. Second, as housekeeping deletes sessions, throttles,
+        # tokens, challenges, trusted browsers: the two never wait for each other's locks crosswise.
+        "throttles": delete(Throttle).where(Throttle.key.in_(account_keys(user.username))),
+        **{name: delete(model).where(model.user_id == user.id) for name, model in by_user.items()},
+    }
 
 
 @dataclass(frozen=True)
@@ -50,11 +60,7 @@ async def delete_account(db: AsyncSession, user_id: int, *, via: str) -> Deleted
     except DeletionRefused:
         await db.rollback()  # whatever the receivers did before one refused
         raise
-    removed = {name: await rowcount(db, delete(model).where(model.user_id == user.id)) for name, model in OWNED.items()}
-    # The failed sign-ins counted against the name go with it. The per-recipient mail counters
-    # stay until their window ends, or deleting an account and making it again would be a way
-    # around the limit on mails to one inbox.
-    removed["throttles"] = await rowcount(db, delete(Throttle).where(Throttle.key.in_(account_keys(user.username))))
+    removed = {name: await rowcount(db, statement) for name, statement in _owned(user).items()}
     # And, by ON DELETE CASCADE, the application's rows. No row: a deletion at once with this
     # one (a second click, another worker) got there first, and did it all.
     if not await rowcount(db, delete(User).where(User.id == user.id)):
