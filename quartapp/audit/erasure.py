@@ -19,17 +19,15 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.engine import rowcount
 from ..db.models import User, utcnow
+from ..random_tokens import derived_key
 from .models import AuditErasure, AuditEvent
 
 PREFIX = "erased:"  # no username has a colon: an erased key never names a living account
@@ -48,12 +46,12 @@ GRACE = timedelta(minutes=1)
 def pseudonyms(config: Mapping[str, Any], kind: str, value: str) -> list[str]:
     """The pseudonyms of value ("username" or "address") under the current key, then the old ones."""
     secrets = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or ())]
-    return [_pseudonym(_derive(str(secret)), kind, value) for secret in secrets]
+    return [_pseudonym(derived_key(str(secret), INFO), kind, value) for secret in secrets]
 
 
 def pseudonym(config: Mapping[str, Any], kind: str, value: str) -> str:
     """The pseudonym of value under the current key."""
-    return _pseudonym(_derive(str(config["SECRET_KEY"])), kind, value)
+    return _pseudonym(derived_key(str(config["SECRET_KEY"]), INFO), kind, value)
 
 
 def erase_row(config: Mapping[str, Any], row: dict[str, Any]) -> None:
@@ -125,11 +123,6 @@ async def delete_old(db: AsyncSession, days: int | None) -> int:
     # A tombstone outlives the events it covers: one older than the retention has none left to cover.
     await db.execute(delete(AuditErasure).where(AuditErasure.until < cutoff))
     return await rowcount(db, delete(AuditEvent).where(AuditEvent.at < cutoff))
-
-
-@lru_cache(maxsize=8)
-def _derive(secret: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret.encode())
 
 
 def _pseudonym(key: bytes, kind: str, value: str) -> str:

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ..random_tokens import derived_key
 
 VERSION = "v1"
 INFO = b"quartapp second-factor secrets v1"
@@ -58,8 +58,4 @@ def _keys(config: Mapping[str, Any]) -> list[bytes]:
         secrets = [config["TOTP_KEY"], *(config.get("TOTP_KEY_FALLBACKS") or ())]
     else:
         secrets = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or ())]
-    return [_derive(str(secret).encode()) for secret in secrets]
-
-
-def _derive(secret: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret)
+    return [derived_key(str(secret), INFO) for secret in secrets]
