@@ -24,9 +24,8 @@ BASE_URL = "http://localhost"  # the test client's host: WebAuthn refuses IP add
 
 
 @pytest.fixture
-async def app(tmp_path):
-    async with running_app(tmp_path, BASE_URL=BASE_URL) as app:
-        yield app
+def quartapp_config():
+    return {"BASE_URL": BASE_URL}  # the plugin's app, with links and passkeys at the test client's host
 
 
 @pytest.fixture
