@@ -26,7 +26,7 @@ RUN_EXTRAS :=
 RUN_STAMP := $(VENV)/.run-installed
 endif
 
-.PHONY: run test lint bench migrate clean
+.PHONY: run test lint bench migrate translations clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "quartapp needs Python 3.13 or newer (its Quart needs it)"; exit 1; }
@@ -66,6 +66,12 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# After changing text: the catalog template from the code and templates, then each language's
+# catalog brought up to date (new strings empty, changed ones marked fuzzy) for translating.
+translations: $(RUN_STAMP)
+	$(BIN)/pybabel extract -F pyproject.toml --omit-header --sort-by-file --add-location=file -o quartapp/translations/messages.pot quartapp
+	$(BIN)/pybabel update -i quartapp/translations/messages.pot -d quartapp/translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,4 +1,3 @@
-from datetime import datetime
 from functools import lru_cache
 
 from quart import Blueprint, flash, redirect, render_template, url_for
@@ -12,6 +11,7 @@ from .current_user import signed_in_user
 from .db.engine import get_session
 from .db.models import User
 from .forms import ButtonForm, CSRFError, NewPasswordForm, require_csrf, RevokeSessionForm
+from .i18n import _, ngettext
 from .mfa import trust
 from .password_change import replace_password
 from .passwords import hash_password, hashes_password
@@ -49,7 +49,7 @@ async def revoke_session() -> Response:
     if form.session_id.data == user.session_id:
         logout_user()
         return redirect(url_for("auth.signin"), 303)
-    await flash("That session was signed out.")
+    await flash(_("That session was signed out."))
     return redirect(url_for("account.sessions_page"), 303)
 
 
@@ -62,7 +62,7 @@ async def revoke_other_sessions() -> Response:
     count = await auth_sessions.end_all(get_session(), user.user_id, keep=user.session_id)
     await get_session().commit()
     audit("session.revoked", username_key=user.username_key, session_id=user.session_id, others=count)
-    await flash(f"Signed out {count} other session{'' if count == 1 else 's'}.")
+    await flash(ngettext("Signed out %(num)d other session.", "Signed out %(num)d other sessions.", count))
     return redirect(url_for("account.sessions_page"), 303)
 
 
@@ -77,7 +77,7 @@ async def revoke_trust() -> Response:
     if await trust.revoke(db, user.user_id, form.session_id.data):
         await db.commit()
         audit("second_factor.trust_revoked", username_key=user.username_key, browser_id=form.session_id.data)
-        await flash("That browser will be asked for the second step again.")
+        await flash(_("That browser will be asked for the second step again."))
     return redirect(url_for("account.sessions_page"), 303)
 
 
@@ -108,22 +108,25 @@ async def password_submit() -> Response | tuple[str, int]:
         revoked = await replace_password(db, user.user_id, new_hash, keep_session=user.session_id)
         await db.commit()
         audit("password.changed", username_key=user.username_key, session_id=user.session_id, revoked=revoked)
-        await flash("Your password was changed and your other sessions were signed out.")
+        await flash(_("Your password was changed and your other sessions were signed out."))
         return redirect(url_for("account.sessions_page"), 303)
     return await render_template("account/password.html", form=form), form.status_code
 
 
 @bp.app_template_filter("browser")
-@lru_cache(maxsize=1024)
 def describe_browser(user_agent: str | None) -> str:
     """Return "Firefox 140 on Linux" for a User-Agent header, or a short fallback."""
-    result = parse(user_agent or "")
+    name, system = _parsed(user_agent or "")
+    if name is None:
+        return (user_agent or _("Unknown browser"))[:60]
+    return _("%(browser)s on %(system)s", browser=name, system=system) if system is not None else name
+
+
+@lru_cache(maxsize=1024)
+def _parsed(user_agent: str) -> tuple[str | None, str | None]:
+    """The browser's name and version, and its system, from a User-Agent header (parsing is slow)."""
+    result = parse(user_agent)
     if result.user_agent is None:
-        return (user_agent or "Unknown browser")[:60]
+        return None, None
     name = " ".join(filter(None, (result.user_agent.family, result.user_agent.major)))
-    return f"{name} on {result.os.family}" if result.os is not None else name
-
-
-@bp.app_template_filter("when")
-def format_when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return name, result.os.family if result.os is not None else None

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 from markupsafe import Markup
-from quart import Blueprint, redirect, render_template, request, session, url_for
+from quart import Blueprint, flash, redirect, render_template, request, session, url_for
 from quart_auth import login_required, logout_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
@@ -18,6 +18,7 @@ from .db.engine import get_session
 from .db.models import add_user
 from .fields import Password
 from .forms import csrf_input, Form, require_csrf, SignInForm, SignUpForm
+from .i18n import _, _l, COOKIE, current_language
 from .login import end_current_session, safe_next, sign_in
 from .mfa import signin as second_step
 from .mfa import trust
@@ -27,16 +28,18 @@ from .recovery.mails import schedule_verification
 
 bp = Blueprint("auth", __name__)
 
-INVALID_CREDENTIALS = "Invalid username or password."
+INVALID_CREDENTIALS = _l("Invalid username or password.")
 
 
 class ReauthenticateForm(Form):
-    password = Password("Password", validators=[DataRequired()])
+    password = Password(_l("Password"), validators=[DataRequired()])
 
 
 async def redirect_to_signin(error: Exception) -> Response:
     """Send an anonymous visitor of a protected page to sign in, then back."""
     target = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
+    if current_user.auth_id is not None:  # a cookie whose session was signed out elsewhere or ran out
+        await flash(_("Your session has ended: it ran out, or was signed out from another browser. Sign in again."))
     return redirect(url_for("auth.signin", next=target))
 
 
@@ -58,7 +61,7 @@ async def signin_submit() -> Response | tuple[str, int] | tuple[str, int, dict[s
             await sign_in(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")), 303)
         if wait:
-            message, retry_after = too_many("Too many failed sign-ins.", wait)
+            message, retry_after = too_many(_("Too many failed sign-ins."), wait)
             form.form_errors.append(message)
             return await render_template("auth/signin.html", form=form), 429, retry_after
         form.form_errors.append(INVALID_CREDENTIALS)
@@ -81,17 +84,22 @@ async def signup_submit() -> Response | tuple[str, int]:
         password_hash = await hash_password(form.password.data)  # refused at once when overloaded
         db = get_session()
         try:
-            user = await add_user(db, form.username.data, password_hash, form.email.data or None)
+            user = await add_user(
+                db, form.username.data, password_hash, form.email.data or None, language=current_language()
+            )
         except IntegrityError:
             # The unique key decides, not a prior SELECT: of concurrent sign-ups for one
             # name exactly one commits and the rest land here.
             await db.rollback()
-            form.username.errors.append("That username is taken.")
+            form.username.errors.append(_("That username is taken."))
         else:
             audit("signup", username_key=user.username_key)
             await sign_in(user, remember=False)
             if user.email:
                 schedule_verification(user.id)
+                await flash(_("Your account is ready. A link to verify %(address)s is on its way.", address=user.email))
+            else:
+                await flash(_("Your account is ready."))
             return redirect(safe_next(request.args.get("next")), 303)
     return await render_template("auth/signup.html", form=form), form.status_code
 
@@ -107,10 +115,12 @@ async def signout() -> Response:
         audit("signout", username_key=user.username_key, session_id=user.session_id)
     logout_user()
     session.clear()  # the CSRF secret and anything else this browser's session held
-    response = redirect(url_for("auth.signin"), 303)
+    # The notice rides in the address: Clear-Site-Data would drop a session cookie carrying it.
+    response = redirect(url_for("auth.signin", signed_out=1), 303)
     # Browsers that support it also drop every other cookie of this site; but not on a browser its
-    # owner chose to trust, whose trust cookie it cannot spare (sign-out is not "forget this browser").
-    if not trust.held():
+    # owner chose to trust or set a language on, cookies it cannot spare (sign-out is not "forget
+    # this browser").
+    if not trust.held() and COOKIE not in request.cookies:
         response.headers["Clear-Site-Data"] = '"cookies"'
     return response
 
@@ -131,7 +141,7 @@ async def reauthenticate_submit() -> Response | tuple[str, int] | tuple[str, int
     if form.validate_on_submit():
         verified, wait = await authenticate(user.username, form.password.data)
         if wait:
-            message, retry_after = too_many("Too many failed attempts.", wait)
+            message, retry_after = too_many(_("Too many failed attempts."), wait)
             form.form_errors.append(message)
             return await render_template("auth/reauthenticate.html", form=form), 429, retry_after
         if verified is not None:
@@ -140,7 +150,7 @@ async def reauthenticate_submit() -> Response | tuple[str, int] | tuple[str, int
             await db.commit()
             audit("signin.reauthenticated", username_key=user.username_key, session_id=user.session_id)
             return redirect(safe_next(request.args.get("next")), 303)
-        form.password.errors.append("That is not your password.")
+        form.password.errors.append(_("That is not your password."))
     return await render_template("auth/reauthenticate.html", form=form), form.status_code
 
 

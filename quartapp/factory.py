@@ -8,11 +8,12 @@ from quart import Blueprint
 from quart_auth import Unauthorized
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from . import account, audit, auth, cli, housekeeping, mail, pages, passwords
+from . import account, audit, auth, cli, housekeeping, language, mail, pages, passwords
 from .app import QuartApp
 from .config import configure
 from .current_user import CurrentUser
 from .db import engine
+from .i18n import setup as languages
 from .mfa import signin as mfa_signin
 from .mfa import totp_views
 from .mfa import views as mfa_views
@@ -33,16 +34,19 @@ def create_app(
     instance_path: str | None = None,
     blueprints: Iterable[Blueprint] = (),
     migrations: Iterable[str | Path] = (),
+    translations: Iterable[str | Path] = (),
 ) -> QuartApp:
-    """Create the app: configuration, database, bcrypt pool, authentication, views, CLI.
+    """Create the app: configuration, languages, database, bcrypt pool, authentication, views, CLI.
 
     An application built on quartapp passes its own blueprints (their templates come before
-    quartapp's, so they may replace any of them) and the folders of its alembic revisions.
+    quartapp's, so they may replace any of them), the folders of its alembic revisions and those
+    of its gettext catalogs (searched before quartapp's, so they may also reword quartapp's text).
     """
     instance = instance_path or os.environ.get("QUARTAPP_INSTANCE_PATH")
     app = QuartApp("quartapp", instance_path=os.path.abspath(instance) if instance else None)
     configure(app, test_config)
-    app.gate = Gate(app.config)
+    languages.init_app(app, translations)
+    app.gate = Gate(app.config, app.extensions["translations"])
     # /static//style.css would be a redirect to an absolute URL built from the Host: a 404 instead.
     app.url_map.merge_slashes = False
     # The token of a mailed link is a password for a while: the access log writes it as <secret>.
@@ -79,6 +83,8 @@ def create_app(
     app.register_blueprint(passkey_signin.bp)
     # The account's own: its data to take away, its deletion.
     app.register_blueprint(ownership.bp)
+    # The language picker at the foot of every page.
+    app.register_blueprint(language.bp)
     add_blueprints(app, blueprints)
     app.extensions["migrations"] = list(migrations)
     housekeeping.init_app(app)

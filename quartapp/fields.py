@@ -7,6 +7,8 @@ from wtforms import BooleanField, StringField
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.widgets import core
 
+from .i18n import _
+
 
 def html_params(**params: Any) -> Markup:
     """WTForms' html_params (the same attributes, in the same order), made with f-strings.
@@ -74,8 +76,11 @@ class Email(Text):
         try:
             # No DNS lookup: a request must not wait for, or reveal, a resolver's answer.
             self.data = validate_email(self.data.strip(), check_deliverability=False).normalized
-        except EmailNotValidError as error:
-            raise wtforms.validators.StopValidation(str(error)) from None
+        except EmailNotValidError:
+            # email_validator's precise reasons are English only: one message every language has.
+            raise wtforms.validators.StopValidation(
+                _("That is not an email address. Check it for typing errors: it looks like name@example.org.")
+            ) from None
 
 
 class Hidden(Text):
@@ -90,7 +95,14 @@ class Check(BooleanField):
     widget = CheckboxInput()
 
 
+class TokenInput(HiddenInput):
+    """A hidden input with no id: a page with several forms has several tokens, and ids are unique."""
+
+    def __call__(self, field: wtforms.Field, **kwargs: Any) -> Markup:
+        return super().__call__(field, **{**kwargs, "id": False})
+
+
 class Token(CSRFTokenField):
     """WTForms' CSRF token field, in a hidden input."""
 
-    widget = HiddenInput()
+    widget = TokenInput()

@@ -4,7 +4,7 @@ from typing import Any, Self
 
 import wtforms
 from markupsafe import Markup
-from quart import current_app, request, session
+from quart import current_app, g, request, session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from wtforms.csrf.core import CSRFTokenField
@@ -13,11 +13,12 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from .db.models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from .fields import Check, Email, Hidden, Password, Text, Token
+from .i18n import _, _l, ngettext, translations
 from .passwords import MAX_PASSWORD_BYTES, password_too_long
 
 
 class CSRFError(BadRequest):
-    description = "This form has expired or did not come from this site. Reload the page and try again."
+    description = _l("This form has expired or did not come from this site. Reload the page and try again.")
 
 
 @functools.cache
@@ -52,6 +53,10 @@ class Form(wtforms.Form):
         def csrf_time_limit(self) -> timedelta:
             return _seconds(current_app.config["CSRF_TIME_LIMIT"])
 
+        def get_translations(self, form: wtforms.Form) -> Any:
+            # WTForms' own messages ("This field is required.") in the page's language too.
+            return translations()
+
     @classmethod
     async def from_request(cls, **kwargs: Any) -> Self:
         """Build the form from the POSTed body, or empty for any other method."""
@@ -75,42 +80,71 @@ class Form(wtforms.Form):
         """The username a password on this form must differ from, if any."""
         return None
 
+    def mark_first_error(self) -> list[wtforms.Field]:
+        """The fields in error, in order, the first marked to take the focus (and no other field).
+
+        Called by the template when the page is drawn, after the view has added its own errors.
+        """
+        invalid = [field for field in self if field.errors and not isinstance(field, CSRFTokenField)]
+        if invalid:
+            for field in self:
+                field.flags.focus = field is invalid[0]
+        return invalid
+
 
 def _valid_username(form: wtforms.Form, field: wtforms.Field) -> None:
-    if not USERNAME_PATTERN.fullmatch(field.data):
-        raise ValidationError("Use only letters, digits, dots, dashes and underscores.")
+    # Which characters are wrong, not the rule again: the hint under the field already says it.
+    wrong = sorted({character for character in field.data if not USERNAME_PATTERN.fullmatch(character)})
+    if wrong:
+        shown = ", ".join(_describe_character(character) for character in wrong)
+        raise ValidationError(
+            ngettext(
+                "A username cannot contain %(characters)s.",
+                "A username cannot contain %(characters)s.",
+                len(wrong),
+                characters=shown,
+            )
+        )
+
+
+def _describe_character(character: str) -> str:
+    if character == " ":
+        return _("a space")
+    if not character.isprintable():
+        return f"U+{ord(character):04X}"  # a control character, named rather than sent back raw
+    return f"“{character}”"
 
 
 def _acceptable_password(form: Form, field: wtforms.Field) -> None:
     """The password policy: a minimum length, bcrypt's maximum, and not the username."""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(field.data) < minimum:
-        raise ValidationError(f"Use at least {minimum} characters.")
+        raise ValidationError(ngettext("Use at least %(num)d character.", "Use at least %(num)d characters.", minimum))
     if password_too_long(field.data):
         raise ValidationError(
-            f"Use at most {MAX_PASSWORD_BYTES} bytes: {MAX_PASSWORD_BYTES} plain letters, fewer accented ones."
+            _("Use at most %(bytes)d bytes: %(bytes)d plain letters, fewer accented ones.", bytes=MAX_PASSWORD_BYTES)
         )
     if field.data.casefold() == (form.account_name() or "").casefold():
-        raise ValidationError("Your password must differ from your username.")
+        raise ValidationError(_("Your password must differ from your username."))
 
 
 class SignInForm(Form):
-    username = Text("Username", validators=[DataRequired()])
-    password = Password("Password", validators=[DataRequired()])
-    remember = Check("Remember me")
+    username = Text(_l("Username"), validators=[DataRequired()])
+    password = Password(_l("Password"), validators=[DataRequired()])
+    remember = Check(_l("Remember me"))
 
 
 class SignUpForm(Form):
     username = Text(
-        "Username",
+        _l("Username"),
         filters=[lambda value: normalize_username(value) if value else value],
         validators=[DataRequired(), Length(max=USERNAME_MAX_LENGTH), _valid_username],
     )
-    password = Password("Password", validators=[DataRequired(), _acceptable_password])
+    password = Password(_l("Password"), validators=[DataRequired(), _acceptable_password])
     confirm = Password(
-        "Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")]
+        _l("Confirm password"), validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))]
     )
-    email = Email("Email address (optional)", validators=[Optional()])
+    email = Email(_l("Email address (optional)"), validators=[Optional()])
 
     def account_name(self) -> str | None:
         return self.username.data
@@ -119,9 +153,9 @@ class SignUpForm(Form):
 class NewPasswordForm(Form):
     """A new password and its confirmation, under the sign-up rules for the named account."""
 
-    password = Password("New password", validators=[DataRequired(), _acceptable_password])
+    password = Password(_l("New password"), validators=[DataRequired(), _acceptable_password])
     confirm = Password(
-        "Confirm new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")]
+        _l("Confirm new password"), validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))]
     )
 
     def __init__(self, *args: Any, username: str, **kwargs: Any) -> None:
@@ -150,6 +184,7 @@ _tokens.form_meta = Form.Meta()  # type: ignore[assignment]  # the settings Sess
 def new_csrf_secret() -> None:
     """Replace the session's CSRF secret: tokens issued before stop working."""
     session.pop("csrf", None)
+    g.pop("quartapp_csrf_input", None)
     _tokens.generate_csrf_token(None)  # type: ignore[arg-type]  # makes the secret; the field is never read
 
 
@@ -158,16 +193,20 @@ def csrf_header_valid(header: str = "X-CSRF-Token") -> bool:
     return ButtonForm(MultiDict({"csrf_token": request.headers.get(header, "")})).validate()
 
 
-_CSRF_INPUT = Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="%s">')
+_CSRF_INPUT = Markup('<input name="csrf_token" type="hidden" value="%s">')
 
 
 def csrf_input() -> Markup:
     """The hidden CSRF input of a form with no other field (the sign-out button on every page).
 
-    What ButtonForm().csrf_token renders, without building a form on every page.
+    What ButtonForm().csrf_token renders, without building a form on every page; made once per
+    page (the sign-out button and the language picker share it), its HMAC being the cost.
     """
+    if (made := g.get("quartapp_csrf_input")) is not None:
+        return made  # type: ignore[no-any-return]  # g holds what this function put there
     token = _tokens.generate_csrf_token(None)  # type: ignore[arg-type]  # SessionCSRF never reads the field
-    return _CSRF_INPUT % token  # % escapes the token, at a third of Markup.format's cost
+    g.quartapp_csrf_input = made = _CSRF_INPUT % token  # % escapes the token, at a third of Markup.format's cost
+    return made
 
 
 class RevokeSessionForm(Form):

@@ -13,6 +13,8 @@ from typing import TypeVar
 from quart import Response
 from werkzeug.exceptions import ServiceUnavailable
 
+from .i18n import _l
+
 T = TypeVar("T")
 
 # How much each finished hash moves the estimate of how long one takes.
@@ -20,7 +22,7 @@ SMOOTHING = 0.2
 
 
 class Overloaded(ServiceUnavailable):
-    description = "Too many people are signing in right now. Please try again in a moment."
+    description = _l("Too many people are signing in right now. Please try again in a moment.")
 
 
 class Hasher:
@@ -38,7 +40,7 @@ class Hasher:
         self.patience = patience
         self.pending = 0  # submitted (or holding a place) and not yet finished
         self.seconds_per_hash = 0.0
-        self.refusal_page = ""
+        self.refusal_pages: dict[str, str] = {}  # by language
         self._room = asyncio.Condition()
         self._waiting: collections.deque[float] = collections.deque()  # when each queued hash came
 
@@ -111,9 +113,10 @@ class Hasher:
                 await self._room.wait_for(lambda: not self.full())
         return not self.full()
 
-    def refusal(self) -> Response:
-        """The 503 page for a hashing form submitted while the pool is full."""
-        return Response(self.refusal_page, 503, {"Retry-After": str(self.retry_after())}, mimetype="text/html")
+    def refusal(self, language: str) -> Response:
+        """The 503 page, in language, for a hashing form submitted while the pool is full."""
+        page = self.refusal_pages[language]
+        return Response(page, 503, {"Retry-After": str(self.retry_after())}, mimetype="text/html")
 
     async def run(self, func: Callable[..., T], *args: object) -> T:
         """Run func in the pool, or raise Overloaded at once if the queue is full."""

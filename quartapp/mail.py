@@ -13,7 +13,8 @@ import aiosmtplib
 from quart import current_app, Quart, render_template
 
 from .config import ConfigurationError
-from .db.models import utcnow
+from .db.models import User, utcnow
+from .i18n import use_language
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,17 @@ def external_url(endpoint: str, **values: Any) -> str:
     return routes.build(endpoint, values, force_external=True)
 
 
-async def compose(template: str, to: str, subject: str, link: str | None = None, **context: Any) -> Mail:
-    """Build a plain text and HTML message from templates mail/<template>.txt and .html."""
+async def compose(template: str, to: str, subject: str, link: str | None = None, *, user: User, **context: Any) -> Mail:
+    """Build a plain text and HTML message to user from templates mail/<template>.txt and .html.
+
+    In the language of the account (subject too: pass it as _l("...")), not of the page that
+    caused it: whoever asked for a reset link, it is the owner who reads it.
+    """
+    with use_language(user.language):
+        return await _compose(template, to, str(subject), link, user=user, **context)
+
+
+async def _compose(template: str, to: str, subject: str, link: str | None, **context: Any) -> Mail:
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
@@ -96,11 +106,11 @@ async def compose(template: str, to: str, subject: str, link: str | None = None,
     return Mail(message, link or context.get("code"))
 
 
-def send_later(template: str, to: str, subject: str, **context: Any) -> None:
+def send_later(template: str, to: str, subject: str, *, user: User, **context: Any) -> None:
     """Compose and deliver a message in a background task: no request waits for the mail server."""
 
     async def compose_and_deliver() -> None:
-        await deliver(await compose(template, to, subject, **context))
+        await deliver(await compose(template, to, subject, user=user, **context))
 
     current_app.add_background_task(compose_and_deliver)
 

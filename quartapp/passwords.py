@@ -7,6 +7,8 @@ import bcrypt
 from quart import current_app, has_request_context, Quart, render_template, request
 
 from .hasher import Hasher, Overloaded
+from .i18n import offered, use_language
+from .web.errors import describe
 
 # bcrypt reads at most 72 bytes and bcrypt 5 raises beyond that; longer passwords are refused
 # at sign-up rather than silently truncated, so no two passwords can share one hash.
@@ -24,8 +26,11 @@ def init_app(app: Quart) -> None:
         # they take as long as a wrong password and do not reveal which names exist. Making
         # it also gives the first measure of how long a hash takes.
         app.extensions["dummy_hash"] = await hasher.run(_hash, b"not a password", config["BCRYPT_ROUNDS"])
-        async with app.test_request_context("/signin"):
-            hasher.refusal_page = await render_template("error.html", error=Overloaded())
+        # Made now, in every language: the refusal is answered before a request context exists.
+        for language in offered(config):
+            async with app.test_request_context("/signin"):
+                with use_language(language):
+                    hasher.refusal_pages[language] = await render_template("error.html", **describe(Overloaded()))
         app.extensions["hasher"] = hasher
 
     @app.after_serving

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db.engine import rowcount
 from .db.models import Throttle, username_key, utcnow
+from .i18n import ngettext
 from .random_tokens import token_digest
 from .web.client import address_network
 
@@ -128,8 +129,8 @@ async def _count(
 def wait_message(seconds: int) -> str:
     """Return "Try again in 45 seconds." (or minutes) for a throttled visitor."""
     if seconds < 120:
-        return f"Try again in {seconds} second{'' if seconds == 1 else 's'}."
-    return f"Try again in {math.ceil(seconds / 60)} minutes."
+        return ngettext("Try again in %(num)d second.", "Try again in %(num)d seconds.", seconds)
+    return ngettext("Try again in %(num)d minute.", "Try again in %(num)d minutes.", math.ceil(seconds / 60))
 
 
 def _key(name: str) -> str:

@@ -150,6 +150,21 @@ async def test_revoking_this_session_signs_this_browser_out(app, auth, signed_in
     assert (await auth.get("/")).status_code == 302
 
 
+async def test_a_browser_signed_out_from_elsewhere_is_told_at_the_sign_in_page(app, auth):
+    await auth.signup("alice")
+    phone = AuthActions(app.test_client())
+    await phone.signin("alice")
+    assert (await auth.post("/sessions/revoke-others", {}, token_from="/sessions")).status_code == 303
+    response = await phone.get("/sessions")
+    assert response.headers["Location"] == "/signin?next=/sessions"
+    page = await (await phone.get(response.headers["Location"])).get_data(as_text=True)
+    assert "Your session has ended: it ran out, or was signed out from another browser. Sign in again." in page
+    # A visitor who was never signed in is only sent to sign in.
+    stranger = AuthActions(app.test_client())
+    await stranger.get("/sessions")
+    assert "Your session has ended" not in await (await stranger.get("/signin")).get_data(as_text=True)
+
+
 async def test_sign_out_everywhere_else_keeps_only_this_browser(app, auth, signed_in):
     await signed_in(auth.client, "alice")
     others = [AuthActions(app.test_client()) for _ in range(3)]

@@ -116,7 +116,7 @@ async def test_an_applications_blueprint_adds_pages_and_replaces_templates(tmp_p
 
     templates = tmp_path / "templates"
     templates.mkdir()
-    (templates / "error.html").write_text("The app's own error page: {{ error.code }}")
+    (templates / "error.html").write_text("The app's own error page: {{ code }}")
     (templates / "hello.html").write_text('{% extends "base.html" %}{% block content %}Hello{% endblock %}')
     bp = Blueprint("hello", __name__, template_folder=str(templates))
 

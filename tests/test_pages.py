@@ -53,8 +53,13 @@ async def test_html_pages_are_hardened_and_never_cached(client, auth):
 async def test_unknown_pages_and_methods_get_an_error_page(client):
     response = await client.get("/no-such-page")
     assert response.status_code == 404
-    assert "404 Not Found" in await response.get_data(as_text=True)
-    assert (await client.put("/signin")).status_code == 405
+    page = await response.get_data(as_text=True)
+    assert "<h1>404 Page not found</h1>" in page
+    assert "There is no page at this address." in page
+    response = await client.put("/signin")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    assert "<h1>405 Method not allowed</h1>" in await response.get_data(as_text=True)
 
 
 async def test_livez_answers_without_the_database(client, monkeypatch):

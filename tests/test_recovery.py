@@ -15,7 +15,7 @@ from .mailbox import Received
 from .test_addresses import change_email, signup_verified, user_row, verify
 
 NEW = "a brand new passphrase"
-SENT = "If an account has this address, a link is on its way."
+SENT = "If an account has the address <strong>{}</strong>, a link is on its way."
 
 
 async def ask(auth: AuthActions, address: str):
@@ -55,7 +55,7 @@ async def test_a_forgotten_password_is_reset_through_the_mailed_link(mail_app, m
 
     response = await ask(alice, "ALICE@example.org")
     assert response.status_code == 200
-    assert SENT in await response.get_data(as_text=True)
+    assert SENT.format("ALICE@example.org") in await response.get_data(as_text=True)
     received = (await mailbox.wait(2))[1]
     assert received.recipients == ["alice@example.org"]
     assert received.message["Subject"] == "Reset your password"
@@ -89,7 +89,8 @@ async def test_a_forgotten_password_is_reset_through_the_mailed_link(mail_app, m
     assert token.used_at is not None
 
 
-async def test_the_answer_is_the_same_whatever_the_address(mail_app, mailbox):
+@pytest.mark.parametrize("language", ["en", "de", "es"])
+async def test_the_answer_is_the_same_whatever_the_address(mail_app, mailbox, language):
     await signup_verified(mail_app, mailbox, "alice", "alice@example.org")
     for name, address in [("bob", "bob@example.org"), ("carol", "twins@example.org"), ("dave", "twins@example.org")]:
         await AuthActions(mail_app.test_client()).signup(name, email=address)
@@ -100,13 +101,20 @@ async def test_the_answer_is_the_same_whatever_the_address(mail_app, mailbox):
     pages, statuses = set(), set()
     for address in ["alice@example.org", "bob@example.org", "twins@example.org", "erin@example.org", "x@example.org"]:
         started = time.monotonic()
-        response = await ask(AuthActions(mail_app.test_client()), address)
+        visitor = AuthActions(mail_app.test_client())
+        visitor.options["headers"]["Accept-Language"] = language
+        response = await ask(visitor, address)
         assert time.monotonic() - started < 2  # no mail server round trip in it
         statuses.add(response.status_code)
-        pages.add(without_token(await response.get_data(as_text=True)))
+        page = without_token(await response.get_data(as_text=True))
+        assert f"<strong>{address}</strong>" in page  # the address typed, to spot a typing error
+        pages.add(page.replace(address, "ADDRESS"))
     assert statuses == {200}
-    assert len(pages) == 1
-    assert SENT in pages.pop()
+    assert len(pages) == 1  # the same words in every language, for every address
+    page = pages.pop()
+    assert f'<html lang="{language}">' in page
+    if language == "en":
+        assert SENT.format("ADDRESS") in page
 
     received = (await mailbox.wait(before + 4))[before:]
     assert len(await mailbox.quiet()) == before + 4  # nothing for erin (disabled) or the unknown address
@@ -142,7 +150,7 @@ async def test_the_page_does_not_wait_for_a_hung_mail_server(tmp_path, caplog):
         await auth.signup("alice", email="alice@example.org")
         response = await ask(auth, "alice@example.org")
         assert response.status_code == 200
-        assert SENT in await response.get_data(as_text=True)
+        assert SENT.format("alice@example.org") in await response.get_data(as_text=True)
         assert not [r for r in caplog.records if "failed (attempt" in r.getMessage()]  # answered first
     for writer in connections:
         writer.close()
@@ -269,7 +277,7 @@ async def test_reset_mails_are_limited_per_address_and_per_network(tmp_path, mai
         for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"):
             response = await ask(AuthActions(app.test_client(), address=address), "alice@example.org")
             assert response.status_code == 200
-            assert SENT in await response.get_data(as_text=True)
+            assert SENT.format("alice@example.org") in await response.get_data(as_text=True)
         assert len(await mailbox.wait(3)) == 3  # the sign-up's verification and two resets: three an hour
 
         office = AuthActions(app.test_client(), address="198.51.100.7")

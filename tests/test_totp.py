@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from quartapp.db.models import AuthSession, User
+from quartapp.db.models import AuthSession, Throttle, User
 
 from .conftest import AuthActions, make_app, PASSWORD, rows
 from .totp_actions import code_at, codes_on, password_step, second_step, secret_on, turn_on_totp
@@ -70,16 +70,28 @@ async def test_signing_in_asks_for_a_code_after_the_password(app, alice):
     assert (await alice.get("/sessions")).status_code == 200
 
 
-@pytest.mark.parametrize("code", ["", "12345", "abcdef", "0" * 6, "x" * 5000])
-async def test_a_wrong_or_missing_code_gets_one_answer(app, alice, code):
+@pytest.mark.parametrize("code", ["", "12 34", "12345", "abcdef", "x" * 5000])
+async def test_what_cannot_be_a_code_is_said_so_and_not_counted(app, alice, code):
     await turn_on_totp(alice)
     await alice.signout()
     await password_step(alice)
     response = await second_step(alice, code)
     assert response.status_code == 200
     page = await response.get_data(as_text=True)
-    assert "That code is not right or was already used." in page
+    assert "Enter the 6 digits from your app, or a recovery code (four groups of four)." in page
+    assert "That code is not right" not in page
     assert "This field is required" not in page
+    assert await rows(app, AuthSession) == []
+    assert await rows(app, Throttle) == []  # a slip of the keyboard is not a guess
+
+
+@pytest.mark.parametrize("code", ["000000", "000 000", "aaaa-bbbb-cccc-dddd"])
+async def test_a_wrong_code_gets_one_answer(app, alice, code):
+    await turn_on_totp(alice)
+    await alice.signout()
+    await password_step(alice)
+    page = await (await second_step(alice, code)).get_data(as_text=True)
+    assert "That code is not right or was already used." in page
     assert await rows(app, AuthSession) == []
 
 

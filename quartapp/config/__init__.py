@@ -4,7 +4,7 @@ from typing import Any
 
 from quart import Quart
 
-from .checks import check_database_url, check_values, ConfigurationError, use_base_url
+from .checks import check_database_url, check_values, ConfigurationError, use_base_url, use_languages
 from .instance import use_instance_folder
 
 __all__ = ["DEFAULTS", "ConfigurationError", "check_database_url", "configure"]
@@ -75,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_LIMIT_WINDOW": 60 * 60,  # reset, verification and sign-in code mails are counted per window...
     "MAIL_LIMIT_PER_ADDRESS": 3,  # ...per recipient address
     "MAIL_LIMIT_PER_NETWORK": 20,  # ...and per requesting client's network
+    # Languages offered, in the picker's order; the first is for visitors whose browser asks for
+    # none of them. QUARTAPP_LANGUAGES=de,en offers German first and no Spanish.
+    "LANGUAGES": ["en", "de", "es"],
     "SESSION_COOKIE_NAME": "quartapp_session",
     "SESSION_COOKIE_SAMESITE": "Lax",
     "QUART_AUTH_COOKIE_NAME": "quartapp_auth",
@@ -93,6 +96,7 @@ def configure(app: Quart, test_config: dict[str, Any] | None) -> None:
     if test_config is not None:
         app.config.update(test_config)
     check_values(app.config)
+    use_languages(app)
     use_base_url(app)
     use_instance_folder(app)
     app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])

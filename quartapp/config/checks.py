@@ -1,5 +1,6 @@
 """Checks of the settings' values: a setting the app cannot run with stops it at start, saying why."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,6 +10,9 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ..web.gate import normalize
+
+# A catalog folder's name: a language, then an optional territory or script (de, pt_BR, zh_Hant).
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(_[A-Z][a-z]{3})?(_[A-Z]{2}|_[0-9]{3})?")
 
 
 class ConfigurationError(ValueError):
@@ -71,6 +75,20 @@ def use_base_url(app: Quart) -> None:
     app.config["BASE_URL"] = base
     if normalize(hostname) not in map(normalize, app.config["TRUSTED_HOSTS"]):
         app.config["TRUSTED_HOSTS"] = [*app.config["TRUSTED_HOSTS"], hostname]  # a new list: DEFAULTS is left as it is
+
+
+def use_languages(app: Quart) -> None:
+    """Check LANGUAGES (a list, or a comma-separated string from the environment) and keep it as a list."""
+    value = app.config["LANGUAGES"]
+    languages = [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(language, str) and LANGUAGE_CODE.fullmatch(language) for language in languages)
+        or len(set(languages)) < len(languages)
+    ):
+        raise ConfigurationError(f"LANGUAGES must list language codes once each, such as de,en or pt_BR, not {value!r}")
+    app.config["LANGUAGES"] = languages
 
 
 def check_database_url(value: str) -> None:

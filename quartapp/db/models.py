@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 USERNAME_MAX_LENGTH = 32
 USERNAME_PATTERN = re.compile(r"[\w.-]+")
 USER_AGENT_MAX_LENGTH = 256
+LANGUAGE_MAX_LENGTH = 35  # a BCP 47 tag as most systems bound it (RFC 5646 section 4.4.1)
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path, less its angle brackets
 
 
@@ -80,6 +81,8 @@ class User(Model):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # for the account's export
     webauthn_handle: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The language its mails are written in: the page's at sign-up, then the owner's pick.
+    language: Mapped[str | None] = mapped_column(String(LANGUAGE_MAX_LENGTH))
 
     @property
     def email_verified(self) -> bool:
@@ -176,7 +179,9 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User | N
     return await session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
-async def add_user(session: AsyncSession, username: str, password_hash: str, email: str | None = None) -> User:
+async def add_user(
+    session: AsyncSession, username: str, password_hash: str, email: str | None = None, language: str | None = None
+) -> User:
     """Add a user (with an unverified address, if given) and flush; IntegrityError if the name is taken."""
     username = normalize_username(username)
     user = User(
@@ -185,6 +190,7 @@ async def add_user(session: AsyncSession, username: str, password_hash: str, ema
         password_hash=password_hash,
         email=email,
         email_key=email_key(email) if email else None,
+        language=language,
     )
     session.add(user)
     await session.flush()

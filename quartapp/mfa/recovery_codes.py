@@ -20,6 +20,11 @@ def _normalized(code: str) -> str:
     return "".join(code.lower().split()).replace("-", "")
 
 
+def looks_like_code(code: str) -> bool:
+    """Whether code has a recovery code's 16 letters and digits (any case, spaces or dashes)."""
+    return len(_normalized(code)) == 16
+
+
 async def renew(db: AsyncSession, user_id: int) -> list[str]:
     """Replace the user's codes with COUNT new ones and return them (the only time they are shown)."""
     await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))

@@ -13,6 +13,7 @@ from ..db.engine import get_session
 from ..db.models import User
 from ..fields import Check, Text
 from ..forms import Form
+from ..i18n import _, _l
 from ..login import safe_next, sign_in
 from . import challenges, recovery_codes, totp, trust
 from .factors import attempt_limits, has_passkeys
@@ -20,13 +21,14 @@ from .factors import attempt_limits, has_passkeys
 bp = Blueprint("mfa", __name__)
 
 # One message for a wrong, a missing and an already used code: the page tells nothing more.
-INVALID_CODE = "That code is not right or was already used. Enter the newest one, or a recovery code."
+MALFORMED_CODE = _l("Enter the 6 digits from your app, or a recovery code (four groups of four).")
+INVALID_CODE = _l("That code is not right or was already used. Enter the newest one, or a recovery code.")
 
 
 class CodeForm(Form):
     # No DataRequired: a missing code gets the same answer as a wrong one.
-    code = Text("Code")
-    trust = Check("Don't ask for a code on this browser")
+    code = Text(_l("Code"))
+    trust = Check(_l("Don't ask for a code on this browser"))
 
 
 async def begin(user: User, *, remember: bool) -> Response:
@@ -64,7 +66,7 @@ async def finish(db: AsyncSession, user: User, *, trusted: bool = False) -> Resp
 
 
 async def expired() -> Response:
-    await flash("That sign-in took too long. Sign in again.")
+    await flash(_("That sign-in took too long. Sign in again."))
     return redirect(url_for("auth.signin", next=request.args.get("next")), 303)
 
 
@@ -85,10 +87,14 @@ async def second_factor_submit() -> Response | str | tuple[str, int] | tuple[str
         return await expired()
     if not form.validate_on_submit():
         return await _page(db, user, form), form.status_code
+    if not totp.looks_like_code(form.code.data) and not recovery_codes.looks_like_code(form.code.data):
+        # A slip of the keyboard, not a guess: said as such, and not counted against the account.
+        form.code.errors.append(MALFORMED_CODE)
+        return await _page(db, user, form)
     limits = attempt_limits(user)
     if wait := await limits.wait(db):
         audit("second_factor.throttled", username_key=user.username_key, retry_after=wait)
-        message, retry_after = too_many("Too many wrong codes.", wait)
+        message, retry_after = too_many(_("Too many wrong codes."), wait)
         form.form_errors.append(message)
         return await _page(db, user, form), 429, retry_after
     code = form.code.data

@@ -12,6 +12,7 @@ from ..db.engine import get_session, rowcount
 from ..db.models import User, utcnow
 from ..fields import Password, Text
 from ..forms import CSRFError, Form, require_csrf
+from ..i18n import _, _l
 from ..passwords import hashes_password
 from ..reauth import recent_signin_required
 from . import challenges, recovery_codes, secretbox, totp, trust
@@ -25,13 +26,13 @@ SETUP_LIFETIME = 15 * 60
 
 
 class ConfirmForm(Form):
-    code = Text("Code from the app", validators=[DataRequired()])
+    code = Text(_l("Code from the app"), validators=[DataRequired()])
 
 
 class DisableForm(Form):
-    code = Text("Code from the app")
-    password = Password("Or your password")
-    recovery_code = Text("and a recovery code")
+    code = Text(_l("Code from the app"))
+    password = Password(_l("Your password"))
+    recovery_code = Text(_l("A recovery code"))
 
 
 @bp.post("/2fa/totp/new")
@@ -67,8 +68,11 @@ async def confirm_submit() -> Response | Page:
         return redirect(url_for("mfa_settings.overview"), 303)
     if not form.validate_on_submit():
         return await _setup_page(form, form.status_code)
+    if not totp.looks_like_code(form.code.data):
+        form.code.errors.append(_("Enter the 6 digits the app shows for this account."))
+        return await _setup_page(form)
     if (step := totp.matching_step(secret, form.code.data)) is None:
-        form.code.errors.append("That code is not right. Check the app's clock, then try the newest code.")
+        form.code.errors.append(_("That code is not right. Check the app's clock, then try the newest code."))
         return await _setup_page(form)
     await challenges.take(db, SETUP)
     sealed = secretbox.seal(current_app.config, secret, totp.context(user.id))
@@ -98,17 +102,17 @@ async def disable() -> Response | Page:
         return redirect(url_for("mfa_settings.overview"), 303)
     limits = attempt_limits(user)
     if wait := await limits.wait(db):
-        await flash(too_many("Too many failed attempts.", wait)[0])
+        await flash(too_many(_("Too many failed attempts."), wait)[0])
         return redirect(url_for("mfa_settings.overview"), 303)
     proved = bool(form.code.data) and await totp.accept(db, user, form.code.data)
     if not proved and form.password.data and form.recovery_code.data:
-        verified, _ = await authenticate(user.username, form.password.data)
+        verified, _wait = await authenticate(user.username, form.password.data)
         proved = verified is not None and await recovery_codes.use(db, user.id, form.recovery_code.data)
     if not proved:
         await limits.record_failure(db)
         await db.commit()
         await flash(
-            "The authenticator app is still on: give a current code, or your password and an unused recovery code."
+            _("The authenticator app is still on: give a current code, or your password and an unused recovery code.")
         )
         return redirect(url_for("mfa_settings.overview"), 303)
     await turn_off_totp(db, user.id)
@@ -118,13 +122,13 @@ async def disable() -> Response | Page:
     await db.commit()
     audit("totp.disabled", username_key=user.username_key)
     notify(user, "totp.disabled")
-    await flash("Two-factor sign-in with an app is off.")
+    await flash(_("Two-factor sign-in with an app is off."))
     return redirect(url_for("mfa_settings.overview"), 303)
 
 
 async def _already_on() -> Response:
     # A new secret would replace the old one without the code or recovery code turning it off needs.
-    await flash("The authenticator app is already on. Turn it off first to set up another one.")
+    await flash(_("The authenticator app is already on. Turn it off first to set up another one."))
     return redirect(url_for("mfa_settings.overview"), 303)
 
 

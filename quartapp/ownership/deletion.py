@@ -10,6 +10,7 @@ from .. import mail
 from ..audit import audit, erasure
 from ..db.engine import rowcount
 from ..db.models import AccountToken, AuthSession, Throttle, User, utcnow
+from ..i18n import _l
 from ..mfa.models import Challenge, Passkey, RecoveryCode, TrustedBrowser
 from ..throttle import account_keys
 from ..web.client import client_address
@@ -76,7 +77,7 @@ async def delete_account(db: AsyncSession, user_id: int, *, via: str) -> Deleted
     audit("account.deleted", username_key=pseudonym, address=address, via=via, removed=removed)
     if user.email and user.email_verified:
         # The address is in this object alone now: the notice goes out from it, after the commit.
-        mail.send_later("account_deleted", user.email, "Your account was deleted", user=user, when=until)
+        mail.send_later("account_deleted", user.email, _l("Your account was deleted"), user=user, when=until)
     try:
         await send(account_deleted, user_id=user.id, username=user.username)
     except Exception:

@@ -13,6 +13,7 @@ from ..db.engine import get_session
 from ..db.models import username_key, utcnow
 from ..fields import Text
 from ..forms import ButtonForm, Form, require_csrf
+from ..i18n import _, _l
 from ..mfa.factors import account
 from ..reauth import recent_signin_required
 from . import DeletionRefused
@@ -26,7 +27,7 @@ class DeleteAccountForm(Form):
     # Typing the name, not just pressing a button: the one step that cannot be undone is never
     # taken by a slip of the finger, an autofilled form or a button pressed out of habit, and the
     # person sees once more which account it is (GitHub's and GitLab's way).
-    username = Text("Your username", validators=[DataRequired("Type your username to confirm.")])
+    username = Text(_l("Your username"), validators=[DataRequired(_l("Type your username to confirm."))])
 
 
 @bp.get("/account")
@@ -73,7 +74,7 @@ async def delete_submit() -> WerkzeugResponse | tuple[str, int]:
     form = await DeleteAccountForm.from_request()
     confirmed = form.validate_on_submit()
     if confirmed and username_key(form.username.data) != signed.username_key:
-        form.username.errors.append("That is not the name of this account.")
+        form.username.errors.append(_("That is not the name of this account."))
         confirmed = False
     if not confirmed:
         return await render_template("ownership/delete.html", form=form, user=user), form.status_code
@@ -87,6 +88,13 @@ async def delete_submit() -> WerkzeugResponse | tuple[str, int]:
     logout_user()
     session.clear()  # the CSRF secret and whatever else this browser's session held for the account
     if deleted is not None:
-        notice = f" A notice was sent to {notified}." if notified else ""
-        await flash(f"Your account {deleted.username} was deleted, with everything it held.{notice}")
+        if notified:
+            message = _(
+                "Your account %(name)s was deleted, with everything it held. A notice was sent to %(address)s.",
+                name=deleted.username,
+                address=notified,
+            )
+        else:
+            message = _("Your account %(name)s was deleted, with everything it held.", name=deleted.username)
+        await flash(message)
     return redirect(url_for("auth.signin"), 303)

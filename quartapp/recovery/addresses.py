@@ -13,6 +13,7 @@ from ..db.engine import get_session
 from ..db.models import email_key, User, utcnow
 from ..fields import Email
 from ..forms import ButtonForm, Form, require_csrf
+from ..i18n import _, _l
 from ..reauth import recent_signin_required
 from . import tokens
 from .mails import schedule_verification
@@ -21,7 +22,7 @@ bp = Blueprint("addresses", __name__)
 
 
 class ChangeEmailForm(Form):
-    email = Email("New email address", validators=[DataRequired()])
+    email = Email(_l("New email address"), validators=[DataRequired()])
 
 
 @bp.get("/email")
@@ -56,9 +57,11 @@ async def email_submit() -> Response | Page:
         await db.commit()
         audit("email.change_requested", username_key=user.username_key, session_id=signed.session_id)
         schedule_verification(user.id)
-        await flash(f"A link to verify {address} is on its way. Your address changes once you open it.")
+        await flash(
+            _("A link to verify %(address)s is on its way. Your address changes once you open it.", address=address)
+        )
         # The owner hears of it at the verified address, in time to cancel it.
-        mail.send_later("email_change_requested", user.email, "A change of your email address was requested",
+        mail.send_later("email_change_requested", user.email, _l("A change of your email address was requested"),
                         user=user, new_address=address, when=utcnow())  # fmt: skip
     else:
         # No verified address yet: nothing proved is at stake, and the typed address (a reset
@@ -69,7 +72,7 @@ async def email_submit() -> Response | Page:
         await db.commit()
         audit("email.changed", username_key=user.username_key, session_id=signed.session_id, added=old is None)
         schedule_verification(user.id)
-        await flash(f"A link to verify {address} is on its way. Open it to finish.")
+        await flash(_("A link to verify %(address)s is on its way. Open it to finish.", address=address))
     return redirect(url_for("addresses.email"), 303)
 
 
@@ -86,7 +89,9 @@ async def cancel() -> Response:
         await tokens.drop_pending_address(db, user.id)
         await db.commit()
         audit("email.change_cancelled", username_key=user.username_key, session_id=signed.session_id)
-        await flash(f"The change to {address} is cancelled. Your address stays {user.email}.")
+        await flash(
+            _("The change to %(address)s is cancelled. Your address stays %(kept)s.", address=address, kept=user.email)
+        )
     return redirect(url_for("addresses.email"), 303)
 
 
@@ -98,5 +103,5 @@ async def resend() -> Response:
     user = await get_session().get(User, (await signed_in_user()).user_id)
     if user is not None and (to_verify := user.address_to_verify()) is not None:
         schedule_verification(user.id)
-        await flash(f"A new link to verify {to_verify[0]} is on its way.")
+        await flash(_("A new link to verify %(address)s is on its way.", address=to_verify[0]))
     return redirect(url_for("addresses.email"), 303)

@@ -5,6 +5,7 @@ from .. import mail, throttle
 from ..audit import audit
 from ..db.engine import get_session
 from ..db.models import email_key, User
+from ..i18n import _l
 from ..web.client import client_address
 from . import tokens
 
@@ -29,7 +30,7 @@ async def send_verification(user_id: int, address: str) -> None:
     await db.commit()
     audit("email.verification_sent", username_key=user.username_key, address=address, domain=to.rpartition("@")[2])
     link = mail.external_url("verification.verify", token=token)
-    await mail.deliver(await mail.compose("verify", to, "Verify your email address", link, user=user, address=to))
+    await mail.deliver(await mail.compose("verify", to, _l("Verify your email address"), link, user=user, address=to))
 
 
 async def send_reset(address: str, client: str) -> None:
@@ -55,7 +56,9 @@ async def send_reset(address: str, client: str) -> None:
         minutes = current_app.config["RESET_TOKEN_LIFETIME"] // 60
         # To the stored address, never the typed one: a look-alike spelling (Django's
         # CVE-2019-19844) cannot redirect an account's reset link to someone else's mailbox.
-        mails.append(await mail.compose("reset", user.email, "Reset your password", link, user=user, minutes=minutes))
+        mails.append(
+            await mail.compose("reset", user.email, _l("Reset your password"), link, user=user, minutes=minutes)
+        )
         audit("reset.requested", username_key=user.username_key, address=client, sent=True)
     await db.commit()
     for message in mails:

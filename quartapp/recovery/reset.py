@@ -12,6 +12,7 @@ from ..db.engine import get_session
 from ..db.models import AccountToken, User, utcnow
 from ..fields import Email
 from ..forms import Form, NewPasswordForm
+from ..i18n import _, _l
 from ..password_change import replace_password
 from ..passwords import hash_password, hashes_password
 from ..web.client import client_address
@@ -23,7 +24,7 @@ bp.after_request(no_referrer)  # a reset link must not reach another site throug
 
 
 class ResetRequestForm(Form):
-    email = Email("Email address", validators=[DataRequired()])
+    email = Email(_l("Email address"), validators=[DataRequired()])
 
 
 @bp.get("/reset")
@@ -39,7 +40,8 @@ async def reset_submit() -> Page:
         # Nothing about the address is looked up before answering, so neither the page, nor
         # its status, nor the time it takes can tell whether an account has it.
         current_app.add_background_task(mails.send_reset, form.email.data, client_address())
-        return await render_template("recovery/request.html", form=ResetRequestForm(), sent=True)
+        # The address typed is repeated, so a typing error can be seen: every address gets this page.
+        return await render_template("recovery/request.html", form=ResetRequestForm(), sent=form.email.data)
     return await render_template("recovery/request.html", form=form), form.status_code
 
 
@@ -105,10 +107,10 @@ async def set_password_submit() -> Response | Page:
     session.pop("reset_token", None)
     audit("reset.completed", username_key=user.username_key, revoked=revoked, verified=verified)
     if user.email:
-        mail.send_later("password_changed", user.email, "Your password was changed", user=user, when=utcnow())
+        mail.send_later("password_changed", user.email, _l("Your password was changed"), user=user, when=utcnow())
     # To the sign-in page rather than signed in: the password manager offers to save the new
     # password there, and the one sign-in door (throttling, disabled accounts) stays the only one.
-    await flash("Your password was changed and every session of your account was signed out. Sign in with it now.")
+    await flash(_("Your password was changed and every session of your account was signed out. Sign in with it now."))
     return redirect(url_for("auth.signin"), 303)
 
 

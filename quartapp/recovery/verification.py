@@ -11,6 +11,7 @@ from ..audit import audit
 from ..db.engine import get_session, rowcount
 from ..db.models import User, utcnow
 from ..forms import ButtonForm, require_csrf
+from ..i18n import _l
 from ..web.headers import no_referrer
 from . import tokens
 
@@ -68,7 +69,7 @@ async def verify_submit(token: str) -> Response | Page:
         audit("email.changed", username_key=user.username_key, added=False)
         # The old owner hears of it, so a hijacked session cannot move the account quietly.
         await db.refresh(user)
-        mail.send_later("email_changed", old_address, "Your email address was changed", user=user, when=utcnow())
+        mail.send_later("email_changed", old_address, _l("Your email address was changed"), user=user, when=utcnow())
     return redirect(url_for("verification.verify", token=token), 303)
 
 

@@ -21,6 +21,7 @@ from .. import mail, throttle
 from ..audit import audit
 from ..db.engine import get_session, rowcount
 from ..db.models import email_key, User
+from ..i18n import _l
 from ..mfa.models import Challenge
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -78,7 +79,7 @@ async def send(challenge_id: str, address: str, client: str) -> None:
     audit("signin.code_sent", username_key=user.username_key, address=client)
     minutes = current_app.config["SIGNIN_CODE_LIFETIME"] // 60
     message = await mail.compose(
-        "signin_code", user.email, "Your sign-in code", user=user, code=shown(code), minutes=minutes
+        "signin_code", user.email, _l("Your sign-in code"), user=user, code=shown(code), minutes=minutes
     )
     await mail.deliver(message)
 

@@ -10,6 +10,7 @@ from ..db.engine import get_session
 from ..db.models import email_key, User
 from ..fields import Check, Email, Text
 from ..forms import Form
+from ..i18n import _, _l
 from ..login import safe_next, sign_in
 from ..mfa import challenges
 from ..mfa import signin as second_step
@@ -21,19 +22,19 @@ from . import codes
 bp = Blueprint("signin_code", __name__)
 
 ADDRESS = "signin_code.address"  # the address this browser asked a code for, to show it back
-WRONG = "That code is not right. Check the newest mail and try again."
-VOID = "That code no longer works: too many wrong tries, or it expired. Ask for a new one."
-NONE = "Ask for a sign-in code first, or for a new one if yours expired."
+WRONG = _l("That code is not right. Check the newest mail and try again.")
+VOID = _l("That code no longer works: too many wrong tries, or it expired. Ask for a new one.")
+NONE = _l("Ask for a sign-in code first, or for a new one if yours expired.")
 
 
 class RequestForm(Form):
-    email = Email("Email address", validators=[DataRequired()])
+    email = Email(_l("Email address"), validators=[DataRequired()])
 
 
 class EnterForm(Form):
     # No DataRequired: an empty code is a wrong code, with the same answer.
-    code = Text("Code")
-    remember = Check("Remember me")
+    code = Text(_l("Code"))
+    remember = Check(_l("Remember me"))
 
 
 @bp.before_request
@@ -85,7 +86,7 @@ async def enter_submit() -> Response | Page:
     limits = Limits(user.username if user else f"code:{email_key(session.get(ADDRESS, ''))}", client_address())
     if wait := await limits.wait(db):
         audit("signin.throttled", username_key=user.username_key if user else None, retry_after=wait, via="code")
-        message, retry_after = too_many("Too many failed sign-ins.", wait)
+        message, retry_after = too_many(_("Too many failed sign-ins."), wait)
         form.form_errors.append(message)
         return await _page(form), 429, retry_after
     right = await codes.check(db, challenge, form.code.data)
@@ -114,5 +115,5 @@ async def _page(form: EnterForm) -> str:
 
 
 async def _start_over(message: str) -> Response:
-    await flash(message)
+    await flash(str(message))  # a lazy text is translated now: the session keeps plain text
     return redirect(url_for("signin_code.ask", next=request.args.get("next")), 303)

@@ -6,6 +6,18 @@
 "use strict";
 
 (() => {
+  // The messages in the page's language, from the data-msg-* attributes of this script's tag (the
+  // CSP allows no inline script); English where the tag has none. document.currentScript is only
+  // set while this code first runs, hence read here, once.
+  const given = (document.currentScript && document.currentScript.dataset) || {};
+  const MESSAGES = {
+    refused: given.msgRefused || "The server refused (%(status)s). Reload the page and try again.",
+    cancelled: given.msgCancelled || "The passkey request was cancelled or timed out. Try again.",
+    registered: given.msgRegistered || "This authenticator already holds a passkey for your account.",
+    address: given.msgAddress || "This browser refused passkeys for this address. Open the site at its usual address.",
+    failed: given.msgFailed || "Something went wrong. Try again.",
+  };
+
   const buttons = document.querySelectorAll("button[data-passkey]");
   if (!window.PublicKeyCredential || !navigator.credentials) {
     buttons.forEach((button) => { button.hidden = true; });  // nothing to offer without WebAuthn
@@ -94,7 +106,7 @@
     }
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
-      const error = new Error(answer.error || `The server refused (${response.status}). Reload the page and try again.`);
+      const error = new Error(answer.error || MESSAGES.refused.split("%(status)s").join(String(response.status)));
       error.unknownCredential = answer.unknown_credential === true;
       throw error;
     }
@@ -117,10 +129,10 @@
 
   function explain(error) {
     switch (error && error.name) {
-      case "NotAllowedError": return "The passkey request was cancelled or timed out. Try again.";
-      case "InvalidStateError": return "This authenticator already holds a passkey for your account.";
-      case "SecurityError": return "This browser refused passkeys for this address. Open the site at its usual address.";
-      default: return (error && error.message) || "Something went wrong. Try again.";
+      case "NotAllowedError": return MESSAGES.cancelled;
+      case "InvalidStateError": return MESSAGES.registered;
+      case "SecurityError": return MESSAGES.address;
+      default: return (error && error.message) || MESSAGES.failed;
     }
   }
 

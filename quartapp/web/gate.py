@@ -1,10 +1,13 @@
 import re
 from collections.abc import Mapping
+from gettext import NullTranslations
 from typing import Any
 
 from hypercorn.typing import ASGISendCallable, HTTPScope, Scope, WebsocketScope
+from markupsafe import escape
 from werkzeug.http import parse_date
 
+from ..i18n import N_, negotiate_headers
 from .headers import header_values
 
 # A host name or IPv4 address, or an IPv6 literal in brackets, then an optional port.
@@ -13,18 +16,20 @@ HOST_PATTERN = re.compile(r"([a-z0-9.-]{1,253}|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0
 DATE_HEADERS = frozenset({b"if-modified-since", b"if-unmodified-since", b"if-range"})
 
 # No url_for, no template, no database: this page must render for a request whose Host or
-# path is unusable, before anything that could fail on it runs.
+# path is unusable, before anything that could fail on it runs. In the visitor's language,
+# chosen from the raw headers.
 REFUSAL_PAGE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>400 Bad Request · quartapp</title></head>
+<html lang="{language}">
+<head><meta charset="utf-8"><title>400 {title} · quartapp</title></head>
 <body>
-  <h1>400 Bad Request</h1>
+  <h1>400 {title}</h1>
   <p>{reason}</p>
 </body>
 </html>
 """
-BAD_HOST = "This server does not answer to the host name this request was sent to."
-BAD_TARGET = "The address of this request is not one this server can read."
+BAD_REQUEST = N_("Bad request")
+BAD_HOST = N_("This server does not answer to the host name this request was sent to.")
+BAD_TARGET = N_("The address of this request is not one this server can read.")
 
 
 def normalize(name: str) -> str:
@@ -57,11 +62,12 @@ class Gate:
     not UTF-8, a date past year 9999), and a forged Host must never reach a link.
     """
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], translations: Mapping[str, NullTranslations]) -> None:
         names = [normalize(name) for name in config["TRUSTED_HOSTS"]]
         self.exact = frozenset(name.removeprefix(".") for name in names)
         self.suffixes = tuple(name for name in names if name.startswith("."))  # ".example.com": subdomains
         self.config = config
+        self.translations = translations
 
     def allows_host(self, scope: HTTPScope | WebsocketScope) -> bool:
         # Exactly one Host header (RFC 9112 section 3.2), naming a listed host. Absolute links
@@ -89,7 +95,11 @@ class Gate:
         return False
 
     async def _bad_request(self, scope: HTTPScope, send: ASGISendCallable, reason: str) -> None:
-        body = REFUSAL_PAGE.format(reason=reason).encode()
+        language = negotiate_headers(self.config, scope["headers"])
+        text = self.translations[language].gettext
+        body = REFUSAL_PAGE.format(
+            language=language.replace("_", "-"), title=escape(text(BAD_REQUEST)), reason=escape(text(reason))
+        ).encode()
         headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]
         secure = scope["scheme"] == "https"
         headers += [(n.lower().encode(), v.encode()) for n, v in header_values(self.config, secure=secure, html=True)]

@@ -54,10 +54,10 @@ def test_a_person_downloads_their_data_then_deletes_the_account(new_context: New
     expect(page).to_have_url(at("/account/delete"))
     expect(page.get_by_text("This cannot be undone.")).to_be_visible()
     page.get_by_role("button", name="Delete my account for good").click()  # nothing typed
-    expect(page.get_by_text("Type your username to confirm.", exact=True)).to_be_visible()
+    expect(page.get_by_role("alert").get_by_text("Type your username to confirm.", exact=True)).to_be_visible()
     page.get_by_label("Your username").fill(username + "x")
     page.get_by_role("button", name="Delete my account for good").click()
-    expect(page.get_by_text("That is not the name of this account.")).to_be_visible()
+    expect(page.get_by_role("alert").get_by_text("That is not the name of this account.")).to_be_visible()
     page.screenshot(path=screenshots / "account-delete.png", full_page=True)
 
     page.get_by_label("Your username").fill(username.upper())

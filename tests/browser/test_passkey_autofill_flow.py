@@ -75,7 +75,7 @@ def test_the_autofill_signs_in_with_the_passkey_without_typing(page: Page) -> No
     cdp.send("WebAuthn.clearCredentials", {"authenticatorId": authenticator})
     events.clear()
     page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(at("/signin"))
+    expect(page).to_have_url(at("/signin?signed_out=1"))
     until(page, events, ["conditional started", "conditional NotAllowedError"])
     expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_visible()
 
@@ -95,7 +95,7 @@ def waiting_autofill(page: Page, story: str) -> tuple[list[str], list[str], str]
     cdp.send("WebAuthn.setAutomaticPresenceSimulation", {"authenticatorId": authenticator, "enabled": False})
     events.clear()
     page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(at("/signin"))
+    expect(page).to_have_url(at("/signin?signed_out=1"))
     until(page, events, ["conditional started"])
     cdp.send("WebAuthn.setAutomaticPresenceSimulation", {"authenticatorId": authenticator, "enabled": True})
     return events, posts, username

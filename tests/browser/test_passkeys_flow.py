@@ -83,7 +83,7 @@ def test_add_a_passkey_then_sign_in_with_it_alone(page: Page, screenshots: Path)
     page.screenshot(path=screenshots / "passkeys-list.png", full_page=True)
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(at("/signin"))
+    expect(page).to_have_url(at("/signin?signed_out=1"))
     page.screenshot(path=screenshots / "passkeys-signin.png", full_page=True)
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect_signed_in(page, username)
@@ -126,6 +126,6 @@ def test_a_passkey_after_the_password_and_a_refusal_on_the_page(page: Page, scre
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.locator("[data-passkey-error]")).to_have_text("That passkey is not registered here.")
-    expect(page).to_have_url(at("/signin"))
+    expect(page).to_have_url(at("/signin?signed_out=1"))
     page.screenshot(path=screenshots / "passkeys-signin-refused.png", full_page=True)
     assert cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"] == []

@@ -33,7 +33,7 @@ def expect_signed_in(page: Page, username: str) -> None:
 
 
 def expect_signed_out(page: Page, username: str) -> None:
-    expect(page).to_have_url(re.compile(r"/signin(\?next=/)?$"))
+    expect(page).to_have_url(re.compile(r"/signin(\?next=/|\?signed_out=1)?$"))
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_text(username)).to_have_count(0)
 
@@ -107,7 +107,7 @@ def test_sign_out_and_back_button(page: Page) -> None:
     expect_signed_in(page, username)
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(at("/signin"))
+    expect(page).to_have_url(at("/signin?signed_out=1"))
     expect_signed_out(page, username)
 
     # Pages are no-store, so going back loads "/" afresh and it sends a signed-out browser to sign
@@ -125,7 +125,7 @@ def test_wrong_password_shows_generic_error(page: Page, new_context: NewContext,
     fill_signin(page, username, "not the password")
     expect(page).to_have_url(at("/signin"))
     form = page.locator("form", has=page.get_by_role("button", name="Sign in"))
-    expect(form.get_by_role("alert")).to_have_text("Invalid username or password.")
+    expect(form.get_by_role("alert")).to_have_text("There is a problem Invalid username or password.")
     expect(page.get_by_label("Username")).to_have_value(username)
     expect(page.get_by_label("Password")).to_have_value("")
     expect(page.get_by_label("Password")).to_be_focused()
@@ -215,6 +215,14 @@ def test_a_common_password_is_refused_with_a_better_idea(page: Page, screenshots
     page.get_by_label("Password", exact=True).fill("password1")
     page.get_by_label("Confirm password").fill("password1")
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text("This password is too easy to guess. This is a very common password.")).to_be_visible()
-    expect(page.get_by_text("Try a passphrase")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "This password is too easy to guess. This is a very common password."
+    )
+    expect(page.get_by_role("alert")).to_contain_text("Try a passphrase")
+    # Said again at the field, which takes the focus; the summary's link leads to it too.
+    password = page.get_by_label("Password", exact=True)
+    expect(password).to_be_focused()
+    expect(password).to_have_accessible_description(re.compile("This password is too easy to guess"))
+    page.get_by_role("alert").get_by_role("link").click()
+    expect(page).to_have_url(re.compile("#password$"))
     page.screenshot(path=screenshots / "signup-weak-password.png", full_page=True)

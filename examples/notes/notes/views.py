@@ -8,6 +8,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from quartapp import Form, get_session, login_required, recent_signin_required, signed_in_user, User
+from quartapp.i18n import _, _l
 
 from .models import Note, NOTE_MAX_LENGTH
 
@@ -15,7 +16,7 @@ bp = Blueprint("notes", __name__, template_folder="templates")
 
 
 class NoteForm(Form):
-    text = TextAreaField("New note", validators=[DataRequired(), Length(max=NOTE_MAX_LENGTH)])
+    text = TextAreaField(_l("New note"), validators=[DataRequired(), Length(max=NOTE_MAX_LENGTH)])
 
 
 class ClearForm(Form):
@@ -64,5 +65,5 @@ async def clear() -> Response | tuple[str, int]:
     db = get_session()
     await db.execute(delete(Note).where(Note.user_id == (await signed_in_user()).user_id))
     await db.commit()
-    await flash("All your notes were deleted.")
+    await flash(_("All your notes were deleted."))
     return redirect(url_for("notes.index"), 303)

@@ -91,7 +91,7 @@ async def test_quartapp_pages_wear_the_apps_layout_and_signin_page(client, signe
     await signed_in(client, "alice")
     page = await (await client.get("/sessions")).get_data(as_text=True)
     assert '<a href="/notes">Notes</a>' in page
-    assert '<a href="/sessions">Sessions</a>' in page
+    assert '<a href="/sessions" aria-current="page">Sessions</a>' in page  # the page it is on, marked
 
 
 async def test_signing_up_lands_on_a_home_page_pointing_at_the_notes(client):
@@ -136,3 +136,21 @@ async def test_the_account_export_has_the_notes(app, client, signed_in):
     export = json.loads(await response.get_data(as_text=True))
     assert [note["text"] for note in export["notes"]] == ["first", "second"]
     assert export["profile"]["username"] == "alice"
+
+
+async def test_the_notes_page_speaks_the_browsers_language(client, signed_in):
+    await signed_in(client, "alice")
+    page = await (await client.get("/notes", headers={"Accept-Language": "de"})).get_data(as_text=True)
+    assert '<html lang="de">' in page
+    assert "Deine Notizen" in page  # this app's own catalog
+    assert "Neue Notiz" in page  # its form's label, translated when shown
+    assert "Sitzungen" in page  # quartapp's menu, from quartapp's catalog
+    assert "Your notes" not in page
+
+
+async def test_the_apps_catalog_rewords_quartapps_text(client):
+    german = await (await client.get("/signin", headers={"Accept-Language": "de"})).get_data(as_text=True)
+    assert "Leg dir ein Konto an" in german  # the app's informal German, ahead of quartapp's own
+    assert "Erstellen Sie ein Konto" not in german
+    spanish = await (await client.get("/signin", headers={"Accept-Language": "es"})).get_data(as_text=True)
+    assert '<html lang="es">' in spanish  # quartapp's Spanish, where the app says nothing of its own

@@ -24,15 +24,16 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from ...audit import audit
 from ...db.engine import rowcount
 from ...db.models import User, utcnow
+from ...i18n import _l
 from .. import challenges
 from ..models import Passkey
 
 LIFETIME = 5 * 60  # seconds a ceremony's challenge stays valid
 CREDENTIAL_ID = re.compile(r"[A-Za-z0-9_-]{1,1400}")  # base64url, the column's width: nothing else is looked up
-NOT_VALID = "That passkey could not be verified. Try again."
-UNKNOWN = "That passkey is not registered here."  # also for a disabled account: it reveals nothing more
-REGISTERED = "That passkey is already registered."
-TIMED_OUT = "That took too long or was already used. Try again."
+NOT_VALID = _l("That passkey could not be verified. Try again.")
+UNKNOWN = _l("That passkey is not registered here.")  # also for a disabled account: it reveals nothing more
+REGISTERED = _l("That passkey is already registered.")
+TIMED_OUT = _l("That took too long or was already used. Try again.")
 
 
 class PasskeyError(Exception):

@@ -8,6 +8,7 @@ from typing import Any
 from quart import current_app, request
 
 from ...forms import csrf_header_valid, CSRFError
+from ...i18n import _
 from . import ceremonies
 from .ceremonies import PasskeyError, UnknownCredential
 
@@ -38,7 +39,7 @@ async def json_body() -> dict[str, Any]:
     except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested deeper than the parser goes
         body = None
     if not isinstance(body, dict):
-        raise PasskeyError("The browser sent no passkey. Reload the page and try again.")
+        raise PasskeyError(_("The browser sent no passkey. Reload the page and try again."))
     return body
 
 

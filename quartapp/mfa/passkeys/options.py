@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, options_to_json_dict, structs
 
 from ...db.models import User
+from ...i18n import _
 from .. import challenges
 from ..models import Passkey
 from .ceremonies import LIFETIME, PasskeyError, RelyingParty
@@ -31,7 +32,7 @@ def _descriptor(passkey: Passkey) -> structs.PublicKeyCredentialDescriptor:
 async def registration_options(db: AsyncSession, user: User, rp: RelyingParty) -> dict[str, Any]:
     existing = await of_user(db, user.id)
     if len(existing) >= MAX_PER_USER:
-        raise PasskeyError(f"You have {MAX_PER_USER} passkeys: remove one before adding another.")
+        raise PasskeyError(_("You have %(count)d passkeys: remove one before adding another.", count=MAX_PER_USER))
     # A random handle, not the row id: authenticators keep it, and it must say nothing of the account.
     # Set once, conditionally, so two first registrations at once agree on one handle.
     handle = bytes_to_base64url(secrets.token_bytes(32))

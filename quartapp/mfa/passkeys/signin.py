@@ -6,6 +6,7 @@ from ...answers import too_many
 from ...audit import audit
 from ...db.engine import get_session
 from ...db.models import User
+from ...i18n import _, _l
 from ...login import safe_next, sign_in
 from ...throttle import Limits
 from .. import challenges
@@ -17,7 +18,7 @@ from .http import Json, json_body, json_view, site
 
 bp = Blueprint("passkey_signin", __name__)
 
-EXPIRED = "That sign-in took too long. Sign in again."
+EXPIRED = _l("That sign-in took too long. Sign in again.")
 
 
 # Template functions, not a context processor: only the pages that offer passkeys pay for them.
@@ -115,5 +116,5 @@ async def second_factor_verify() -> Json:
 
 
 def _throttled(wait: int) -> Json:
-    message, retry_after = too_many("Too many failed attempts.", wait)
+    message, retry_after = too_many(_("Too many failed attempts."), wait)
     return {"error": message}, 429, retry_after

@@ -9,6 +9,7 @@ from ...db.engine import get_session, rowcount
 from ...db.models import User
 from ...fields import Text
 from ...forms import ButtonForm, CSRFError, Form, require_csrf
+from ...i18n import _, _l
 from ...reauth import recent_signin_required
 from .. import challenges, recovery_codes, secretbox, trust
 from ..factors import account, drop_codes_if_unneeded, needs_second_factor
@@ -21,11 +22,11 @@ from .http import Json, json_body, json_view, site
 bp = Blueprint("passkeys", __name__)
 
 CODES = "passkey.codes"  # the recovery codes made with a first passkey, held until its page shows them
-BAD_NAME = "Give the passkey a name of 1 to 64 characters."
+BAD_NAME = _l("Give the passkey a name of 1 to 64 characters.")
 
 
 class RenameForm(Form):
-    name = Text("New name")
+    name = Text(_l("New name"))
 
 
 @bp.get("/passkeys")
@@ -52,11 +53,11 @@ async def rename(passkey_id: str) -> Response:
     if not form.validate_on_submit():
         raise CSRFError()
     if (name := ceremonies.clean_name(form.name.data)) is None:
-        await flash(BAD_NAME)
+        await flash(str(BAD_NAME))
     else:
         passkey.name = name
         await get_session().commit()
-        await flash(f"The passkey is now called “{name}”.")
+        await flash(_("The passkey is now called “%(name)s”.", name=name))
     return redirect(url_for("passkeys.manage"), 303)
 
 
@@ -72,7 +73,7 @@ async def remove(passkey_id: str) -> Response:
         await db.commit()
         audit("passkey.removed", username_key=user.username_key, name=name)
         notify(user, "passkey.removed", name=name)
-    await flash(f"The passkey “{name}” was removed.")
+    await flash(_("The passkey “%(name)s” was removed.", name=name))
     return redirect(url_for("passkeys.manage"), 303)
 
 
@@ -101,7 +102,7 @@ async def register_verify() -> Json:
         await challenges.issue(db, CODES, 10 * 60, user_id=user.id, data=sealed)
         target = url_for("passkeys.new_codes")
     else:
-        await flash(f"The passkey “{name}” was added.")
+        await flash(_("The passkey “%(name)s” was added.", name=name))
     await db.commit()
     audit("passkey.added", username_key=user.username_key, name=name)
     notify(user, "passkey.added", name=name)
