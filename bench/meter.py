@@ -50,6 +50,7 @@ class Meter:
     def __init__(self, server: Server | None = None) -> None:
         self.server = server
         self.result: dict[str, float] = {}
+        self.server_seconds = 0.0  # CPU seconds the server's processes spent in the stretch
 
     def _read(self) -> tuple[float, float, dict[int, float], float, int]:
         own = psutil.Process().cpu_times()
@@ -66,6 +67,7 @@ class Meter:
         elapsed = now - then
         server = sum(server_now[pid] - server_then[pid] for pid in server_now.keys() & server_then.keys())
         own = own_now - own_then
+        self.server_seconds = server
         self.result = {
             "server_cores": round(server / elapsed, 2),
             "load_generator_cores": round(own / elapsed, 2),

@@ -6,6 +6,7 @@ from typing import Any
 
 from .lean import lean_page_clients
 from .load import cookie_header, new_cookie_jar, sign_in, SIGNED_IN
+from .meter import Meter
 from .probe import page_clients
 from .scenarios import PASSWORD
 from .servers import Server
@@ -36,7 +37,12 @@ async def signed_in_pages(server: Server, settings: Settings, names: list[str]) 
         visitors.append((cookie_header(jar), name.encode()))
     clients, seconds = settings.page_clients, settings.page_seconds
     run_clients = PAGE_CLIENTS[settings.page_client]
-    home = summarize_samples(await run_clients(server.url, "/", visitors, clients, seconds, settings.timeout), seconds)
+    with Meter(server) as meter:
+        samples = await run_clients(server.url, "/", visitors, clients, seconds, settings.timeout)
+    home = summarize_samples(samples, seconds)
+    # The server's CPU for each signed-in page (every process, user + system): what a change to the
+    # page's work costs, whatever the throughput the load generator's share of the cores allows.
+    home["server_cpu_us"] = round(meter.server_seconds * 1e6 / home["requests"]) if home["requests"] else None
     # The same page through wrk, with the first visitor's cookies on every connection.
     home_wrk = await wrk_page(f"{server.url}/", visitors[0][0], settings)
     routes = {}

@@ -121,6 +121,7 @@ def rows(run: Results, scenarios: list[str]) -> list[Row]:
         f"{s['page_seconds']:g} s per route (req/s, p99)",
         ("GET / signed in", lambda r: _rate(r["pages"]["home"])),
         (f"  GET / x {REFERENCE}'s GET /", lambda r: _reference(r, run)),
+        ("  server CPU per GET / (µs)", lambda r: str(r["pages"]["home"].get("server_cpu_us", "-"))),
         ("GET / signed in, through wrk", lambda r: _rate(r["pages"]["home_wrk"]) if r["pages"]["home_wrk"] else "-"),
         (f"  GET / x {REFERENCE}'s, through wrk", lambda r: _reference(r, run, "home_wrk")),
         ("GET /healthz", lambda r: _rate(r["pages"]["routes"]["/healthz"])),

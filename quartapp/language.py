@@ -1,6 +1,7 @@
 """The language picker in every page's footer: the browser's choice, and a signed-in account's."""
 
-from quart import Blueprint, current_app, request
+from markupsafe import escape, Markup
+from quart import Blueprint, current_app, request, url_for
 from quart.helpers import redirect
 from sqlalchemy import update
 from werkzeug.exceptions import BadRequest
@@ -9,11 +10,38 @@ from werkzeug.wrappers import Response
 from .current_user import current_user
 from .db.engine import get_session
 from .db.models import User
-from .forms import ButtonForm
-from .i18n import _l, keep_language, offered
+from .forms import ButtonForm, csrf_input
+from .i18n import _, _l, current_language, keep_language, offered
 from .login import safe_next
 
 bp = Blueprint("language", __name__)
+
+
+# The picker's form up to its buttons, per language and page: every page shows it.
+_starts: dict[tuple[str, str], Markup] = {}
+_END = Markup("</form>")
+
+
+@bp.app_template_global()
+def language_picker(signed_in: bool) -> Markup:
+    """The footer's picker: a button per language, back to this page; nothing if one is offered.
+
+    Buttons, not links: choosing is a POST, which may change the account's mail language. Made in
+    Python, with the buttons of each language made once (i18n/setup.py): every page shows it.
+    """
+    buttons: dict[str, Markup] = current_app.extensions["language_buttons"]
+    if len(buttons) < 2:
+        return Markup("")
+    here = request.full_path if request.query_string else request.path
+    key = (current_language(), here)
+    if (start := _starts.get(key)) is None:
+        if len(_starts) >= 1024:
+            _starts.clear()  # unknown paths (404s) must not grow it for ever
+        start = _starts[key] = Markup(  # noqa: S704  # every value escaped
+            f'<form class="languages" method="post" action="{escape(url_for("language.choose"))}" '
+            f'aria-label="{escape(_("Language"))}"><input type="hidden" name="next" value="{escape(here)}">'
+        )
+    return start + (csrf_input() if signed_in else "") + buttons[key[0]] + _END
 
 
 class UnknownLanguage(BadRequest):

@@ -1,4 +1,5 @@
 import os
+import re
 
 from sqlalchemy.exc import OperationalError
 
@@ -103,3 +104,19 @@ async def test_signup_hints_are_tied_to_their_fields(client):
     assert "At least 8 characters, and not one everyone tries first" in page
     assert (await client.get("/static/favicon.svg")).status_code == 200
     assert 'rel="icon"' in page
+
+
+async def test_a_page_with_several_forms_repeats_no_id(client, signed_in):
+    await signed_in(client, "alice")
+    for path in ("/sessions", "/2fa", "/email", "/account/export"):
+        page = await (await client.get(path)).get_data(as_text=True)
+        ids = re.findall(r'\sid="([^"]+)"', page)
+        assert len(ids) == len(set(ids)), (path, sorted(ids))
+        assert page.count('name="csrf_token"') >= 2, path  # the forms all carry their token
+
+
+async def test_the_menu_marks_the_page_it_is_on(client, signed_in):
+    await signed_in(client, "alice")
+    page = await (await client.get("/2fa")).get_data(as_text=True)
+    assert '<a href="/2fa" aria-current="page">Two-factor</a>' in page
+    assert '<a href="/sessions">Sessions</a>' in page

@@ -1,6 +1,10 @@
 """Recovery codes: each signs in once instead of a code, a new set voids the old, and turning
 TOTP off needs a code or the password and a recovery code. Every change is mailed and audited."""
 
+import html
+import re
+from urllib.parse import unquote
+
 import pytest
 
 from quartapp.db.models import AuthSession, User
@@ -8,7 +12,7 @@ from quartapp.mfa.models import RecoveryCode
 
 from .conftest import AuthActions, PASSWORD, rows
 from .test_addresses import user_row
-from .totp_actions import code_at, codes_on, password_step, second_step, turn_on_totp
+from .totp_actions import code_at, codes_on, password_step, second_step, secret_on, turn_on_totp
 
 
 @pytest.fixture
@@ -121,3 +125,20 @@ async def test_turning_totp_off_without_the_csrf_token_is_a_400(mail_app, alice)
     response = await alice.client.post("/2fa/totp/disable", form={"code": code_at(secret, 1)})
     assert response.status_code == 400
     assert (await user_row(mail_app, "alice")).totp_secret is not None
+
+
+async def test_the_codes_can_be_taken_away_as_a_file_and_copied(alice):
+    await alice.post("/2fa/totp/new", {}, token_from="/sessions")
+    page = await (await alice.get("/2fa/totp")).get_data(as_text=True)
+    assert 'inputmode="numeric"' in page  # a phone shows its number pad for the code
+    secret = secret_on(page)
+    response = await alice.post("/2fa/totp", {"code": code_at(secret)}, token_from="/2fa/totp")
+    page = await response.get_data(as_text=True)
+    codes = codes_on(page)
+    link = re.search(r'download="recovery-codes.txt" href="data:text/plain;charset=utf-8,([^"]+)"', page)
+    assert link is not None
+    text = unquote(html.unescape(link.group(1)))
+    assert text.startswith("Recovery codes for alice at http://localhost")
+    assert text.split("\n\n", 1)[1] == "\n".join(codes) + "\n"
+    assert 'data-copy-codes data-copied="Copied" hidden>Copy</button>' in page  # shown by its script
+    assert '<script src="/static/recovery-codes.js" defer></script>' in page

@@ -118,3 +118,26 @@ async def test_stale_counters_are_cleaned_up(app, auth, clock):
     clock.advance(minutes=6)
     await run_once(app)
     assert await rows(app, Throttle) == []
+
+
+@pytest.mark.parametrize("language", ["en", "de", "es"])
+async def test_a_throttled_page_is_the_same_for_a_known_and_an_unknown_name_in_every_language(
+    app, client, clock, language
+):
+    await AuthActions(app.test_client()).signup("alice")
+    pages = set()
+    for username in ("alice", "nobody"):
+        visitor = AuthActions(app.test_client())
+        visitor.options["headers"]["Accept-Language"] = language
+        await fail(visitor, username, times=6)
+        response = await visitor.signin(username, WRONG)
+        page = await response.get_data(as_text=True)
+        assert f'<html lang="{language}">' in page
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        page = page.replace(token, "").replace(f'value="{username}"', 'value="NAME"')
+        pages.add((response.status_code, response.headers["Retry-After"], page))
+    assert len(pages) == 1  # one answer for both names: status, wait and words
+    [(status, retry_after, page)] = pages
+    assert (status, retry_after) == (429, "1")
+    if language == "en":
+        assert "Too many failed sign-ins. Try again in 1 second." in page

@@ -50,9 +50,18 @@ def negotiate_headers(config: Mapping[str, Any], headers: Iterable[tuple[bytes, 
     return negotiate(config, cookie, accept)
 
 
+def choose_for_request() -> None:
+    """Before each request: its language, kept for the request's task (a page asks a dozen times).
+
+    Each request runs in a task of its own, which the value dies with; a task it starts (a mail
+    after the response) inherits it, and one that mails an account sets that account's instead.
+    """
+    _chosen.set(negotiate(current_app.config, request.cookies.get(COOKIE), request.headers.get("Accept-Language")))
+
+
 def current_language() -> str:
-    """The language of what is being made: set by use_language(), else negotiated for the
-    request (once), else the default."""
+    """The language of what is being made: set by use_language() or before the request, else
+    negotiated for the request (an answer made before the request's hooks ran), else the default."""
     language = _chosen.get()
     if language is not None:
         return language

@@ -13,7 +13,6 @@ from .test_signin_flow import at, fresh_username, NewContext, PASSWORD
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 375, "height": 740}
 # Every page a signed-in person can open from the header, and the pages before signing in.
 SIGNED_IN_PAGES = ["/", "/sessions", "/password", "/email", "/2fa", "/passkeys", "/account", "/account/delete"]
 ANONYMOUS_PAGES = ["/signin", "/signup", "/reset", "/signin/code"]
@@ -70,20 +69,27 @@ def test_a_german_browser_gets_german_pages_and_the_picker_changes_them(new_cont
     expect(page.get_by_role("status")).to_have_text(said("es", "You are signed out."))
     expect(page.locator("html")).to_have_attribute("lang", "es")  # the choice outlives the sign-out
 
-    page.get_by_role("button", name="English").click()
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name=f"Welcome, {username}")).to_be_visible()
+    # Back to German, and signed in again in German.
+    page.get_by_role("button", name="Deutsch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.get_by_label(said("de", "Username")).fill(username)
+    page.get_by_label(said("de", "Password")).fill(PASSWORD)
+    page.get_by_role("button", name=said("de", "Sign in"), exact=True).click()
+    expect(page).to_have_url(at("/"))
+    expect(page.get_by_role("heading", name=said("de", "Welcome, %(name)s") % {"name": username})).to_be_visible()
+    page.screenshot(path=screenshots / "de-home.png", full_page=True)
 
 
+@pytest.mark.parametrize("width", [375, 1280])
 @pytest.mark.parametrize("language", ["en", "de", "es"])
-def test_every_page_fits_a_phone_in_every_language(new_context: NewContext, screenshots: Path, language: str):
-    page = new_context(locale=language, viewport=PHONE).new_page()
+def test_every_page_fits_the_screen_in_every_language(
+    new_context: NewContext, screenshots: Path, language: str, width: int
+):
+    page = new_context(locale=language, viewport={"width": width, "height": 740}).new_page()
     for path in ANONYMOUS_PAGES:
         page.goto(path)
         assert fits(page), (language, path)
-    page.screenshot(path=screenshots / f"{language}-signin-375.png", full_page=True)
+    page.screenshot(path=screenshots / f"{language}-signin-{width}.png", full_page=True)
     page.goto("/signup")
     username = fresh_username(f"phone-{language}")
     page.locator("input[name=username]").fill(username)
@@ -93,10 +99,10 @@ def test_every_page_fits_a_phone_in_every_language(new_context: NewContext, scre
     expect(page).to_have_url(at("/"))
     header = page.locator("header").bounding_box()
     assert header is not None
-    assert header["height"] <= 140, header  # under a fifth of the screen: the page keeps its room
+    assert header["height"] <= 140, header  # on a phone, under a fifth of the screen: the page keeps its room
     for path in SIGNED_IN_PAGES:
         page.goto(path)
         assert fits(page), (language, path)
         page.screenshot(
-            path=screenshots / f"{language}-{path.strip('/').replace('/', '-') or 'home'}-375.png", full_page=True
+            path=screenshots / f"{language}-{path.strip('/').replace('/', '-') or 'home'}-{width}.png", full_page=True
         )
