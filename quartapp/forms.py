@@ -9,12 +9,12 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.csrf.session import SessionCSRF
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
-from .db.models import normalize_username, USERNAME_MAX_LENGTH, USERNAME_PATTERN
+from .db.models import normalize_username, USERNAME_MAX_LENGTH
 from .fields import Check, Email, Hidden, Password, Text, Token
-from .i18n import _, _l, ngettext, translations
-from .passwords import MAX_PASSWORD_BYTES, password_too_long
+from .i18n import _l, translations
+from .validators import acceptable_password, valid_username
 
 
 class CSRFError(BadRequest):
@@ -92,42 +92,6 @@ class Form(wtforms.Form):
         return invalid
 
 
-def _valid_username(form: wtforms.Form, field: wtforms.Field) -> None:
-    # Which characters are wrong, not the rule again: the hint under the field already says it.
-    wrong = sorted({character for character in field.data if not USERNAME_PATTERN.fullmatch(character)})
-    if wrong:
-        shown = ", ".join(_describe_character(character) for character in wrong)
-        raise ValidationError(
-            ngettext(
-                "A username cannot contain %(characters)s.",
-                "A username cannot contain %(characters)s.",
-                len(wrong),
-                characters=shown,
-            )
-        )
-
-
-def _describe_character(character: str) -> str:
-    if character == " ":
-        return _("a space")
-    if not character.isprintable():
-        return f"U+{ord(character):04X}"  # a control character, named rather than sent back raw
-    return f"“{character}”"
-
-
-def _acceptable_password(form: Form, field: wtforms.Field) -> None:
-    """The password policy: a minimum length, bcrypt's maximum, and not the username."""
-    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
-    if len(field.data) < minimum:
-        raise ValidationError(ngettext("Use at least %(num)d character.", "Use at least %(num)d characters.", minimum))
-    if password_too_long(field.data):
-        raise ValidationError(
-            _("Use at most %(bytes)d bytes: %(bytes)d plain letters, fewer accented ones.", bytes=MAX_PASSWORD_BYTES)
-        )
-    if field.data.casefold() == (form.account_name() or "").casefold():
-        raise ValidationError(_("Your password must differ from your username."))
-
-
 class SignInForm(Form):
     username = Text(_l("Username"), validators=[DataRequired()])
     password = Password(_l("Password"), validators=[DataRequired()])
@@ -138,9 +102,9 @@ class SignUpForm(Form):
     username = Text(
         _l("Username"),
         filters=[lambda value: normalize_username(value) if value else value],
-        validators=[DataRequired(), Length(max=USERNAME_MAX_LENGTH), _valid_username],
+        validators=[DataRequired(), Length(max=USERNAME_MAX_LENGTH), valid_username],
     )
-    password = Password(_l("Password"), validators=[DataRequired(), _acceptable_password])
+    password = Password(_l("Password"), validators=[DataRequired(), acceptable_password])
     confirm = Password(
         _l("Confirm password"), validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))]
     )
@@ -153,7 +117,7 @@ class SignUpForm(Form):
 class NewPasswordForm(Form):
     """A new password and its confirmation, under the sign-up rules for the named account."""
 
-    password = Password(_l("New password"), validators=[DataRequired(), _acceptable_password])
+    password = Password(_l("New password"), validators=[DataRequired(), acceptable_password])
     confirm = Password(
         _l("Confirm new password"), validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))]
     )
