@@ -9,7 +9,7 @@ from werkzeug.exceptions import NotFound
 
 from . import passwords
 from .hasher import Hasher
-from .i18n import COOKIE, negotiate
+from .i18n import negotiate_request
 from .web.connection import LimitedRequest, RunToEnd
 from .web.cookies import SessionInterface
 from .web.gate import Gate
@@ -43,8 +43,7 @@ class QuartApp(Quart):
             if not await hasher.room():
                 # Shed load at the door: a form that would wait too long for bcrypt is refused
                 # before its body is read or a context pushed, so a flood of them costs little.
-                language = negotiate(self.config, request.cookies.get(COOKIE), request.headers.get("Accept-Language"))
-                return security_headers(self, request, hasher.refusal(language))
+                return security_headers(self, request, hasher.refusal(negotiate_request(self.config, request)))
             async with hasher.places():
                 return await super().handle_request(request)
         return await super().handle_request(request)

@@ -12,13 +12,12 @@ from .db.engine import get_session
 from .db.models import User
 from .forms import ButtonForm, csrf_input
 from .i18n import _, _l, current_language, keep_language, offered
+from .i18n.fragments import fragment
 from .login import safe_next
 
 bp = Blueprint("language", __name__)
 
 
-# The picker's form up to its buttons, per language and page: every page shows it.
-_starts: dict[tuple[str, str], Markup] = {}
 _END = Markup("</form>")
 
 
@@ -33,15 +32,16 @@ def language_picker(signed_in: bool) -> Markup:
     if len(buttons) < 2:
         return Markup("")
     here = request.full_path if request.query_string else request.path
-    key = (current_language(), here)
-    if (start := _starts.get(key)) is None:
-        if len(_starts) >= 1024:
-            _starts.clear()  # unknown paths (404s) must not grow it for ever
-        start = _starts[key] = Markup(  # noqa: S704  # every value escaped
-            f'<form class="languages" method="post" action="{escape(url_for("language.choose"))}" '
-            f'aria-label="{escape(_("Language"))}"><input type="hidden" name="next" value="{escape(here)}">'
-        )
-    return start + (csrf_input() if signed_in else "") + buttons[key[0]] + _END
+    # The form up to its buttons is kept per language and page.
+    start = fragment("picker", here, lambda: _picker_start(here))
+    return start + (csrf_input() if signed_in else "") + buttons[current_language()] + _END
+
+
+def _picker_start(here: str) -> Markup:
+    return Markup(  # noqa: S704  # every value escaped
+        f'<form class="languages" method="post" action="{escape(url_for("language.choose"))}" '
+        f'aria-label="{escape(_("Language"))}"><input type="hidden" name="next" value="{escape(here)}">'
+    )
 
 
 class UnknownLanguage(BadRequest):

@@ -7,7 +7,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .current_user import signed_in_user
 from .db import engine
-from .i18n import _, current_language, N_
+from .i18n import _, N_
+from .i18n.fragments import fragment
 
 bp = Blueprint("pages", __name__)
 
@@ -20,7 +21,6 @@ MENU = (
     ("mfa_settings.overview", N_("Two-factor")),
     ("ownership.overview", N_("Account")),
 )
-_menus: dict[tuple[str, str], Markup] = {}
 
 
 @bp.app_template_global()
@@ -30,17 +30,16 @@ def account_menu() -> Markup:
     Made in Python and kept per language and page: drawn by Jinja, its dozen calls and a macro
     cost the signed-in page a third more CPU.
     """
-    key = (current_language(), request.path)
-    if (menu := _menus.get(key)) is None:
-        links = []
-        for endpoint, text in MENU:
-            href = url_for(endpoint)
-            current = ' aria-current="page"' if href == request.path else ""
-            links.append(f'<a href="{escape(href)}"{current}>{escape(_(text))}</a>')
-        if len(_menus) >= 1024:
-            _menus.clear()  # unknown paths (404s) must not grow it for ever
-        menu = _menus[key] = Markup("\n".join(links))  # noqa: S704  # every part escaped
-    return menu
+    return fragment("menu", request.path, _menu)
+
+
+def _menu() -> Markup:
+    links = []
+    for endpoint, text in MENU:
+        href = url_for(endpoint)
+        current = ' aria-current="page"' if href == request.path else ""
+        links.append(f'<a href="{escape(href)}"{current}>{escape(_(text))}</a>')
+    return Markup("\n".join(links))  # noqa: S704  # every part escaped
 
 
 @bp.get("/")

@@ -5,7 +5,16 @@ at import time); templates use Jinja's {% trans %}. The catalogs live in quartap
 (docs/languages.md: how to add a language, and how an application adds its own strings).
 """
 
-from .languages import COOKIE, current_language, keep_language, negotiate, negotiate_headers, offered, use_language
+from .languages import (
+    COOKIE,
+    current_language,
+    keep_language,
+    negotiate,
+    negotiate_headers,
+    negotiate_request,
+    offered,
+    use_language,
+)
 from .text import _, _l, gettext, lazy_gettext, N_, ngettext, pgettext, translations
 
 __all__ = [
@@ -19,6 +28,7 @@ __all__ = [
     "lazy_gettext",
     "negotiate",
     "negotiate_headers",
+    "negotiate_request",
     "ngettext",
     "offered",
     "pgettext",

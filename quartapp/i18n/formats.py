@@ -18,11 +18,16 @@ def locale(language: str) -> Locale:
 def format_when(moment: datetime) -> str:
     """A date and time as the language writes it: "Dec 3, 2026, 11:05 PM UTC" in English,
     "03.12.2026, 23:05 UTC" in German, "3 dic 2026, 23:05 UTC" in Spanish."""
-    where = locale(current_language())
-    day = format_date(moment, "medium", locale=where)
-    time = format_time(moment, "short", tzinfo=UTC, locale=where)
-    # CLDR's "{1}, {0}" (date, time) for the language; "UTC" since no page asks for a time zone.
-    return f"{str(get_datetime_format('medium', locale=where)).replace('{1}', day).replace('{0}', time)} UTC"
+    language = current_language()
+    day = format_date(moment, "medium", locale=locale(language))
+    time = format_time(moment, "short", tzinfo=UTC, locale=locale(language))
+    return _joined(language).replace("{1}", day).replace("{0}", time)
+
+
+@functools.cache
+def _joined(language: str) -> str:
+    """CLDR's "{1}, {0}" (date, time) for the language, then "UTC": no page asks for a time zone."""
+    return f"{get_datetime_format('medium', locale=locale(language))} UTC"
 
 
 def language_name(language: str) -> str:

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from quart import after_this_request, current_app, g, has_request_context, request, Response
+from quart import after_this_request, current_app, g, has_request_context, Request, request, Response
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -39,6 +39,11 @@ def negotiate(config: Mapping[str, Any], cookie: str | None, accept_language: st
     return languages[0]
 
 
+def negotiate_request(config: Mapping[str, Any], request: Request) -> str:
+    """negotiate() for a Quart request: its picker cookie and its Accept-Language."""
+    return negotiate(config, request.cookies.get(COOKIE), request.headers.get("Accept-Language"))
+
+
 def negotiate_headers(config: Mapping[str, Any], headers: Iterable[tuple[bytes, bytes]]) -> str:
     """negotiate() for an ASGI scope's raw headers: for answers given before Quart sees the request."""
     cookie = accept = None
@@ -56,7 +61,7 @@ def choose_for_request() -> None:
     Each request runs in a task of its own, which the value dies with; a task it starts (a mail
     after the response) inherits it, and one that mails an account sets that account's instead.
     """
-    _chosen.set(negotiate(current_app.config, request.cookies.get(COOKIE), request.headers.get("Accept-Language")))
+    _chosen.set(negotiate_request(current_app.config, request))
 
 
 def current_language() -> str:
@@ -69,9 +74,7 @@ def current_language() -> str:
         try:
             return str(g.quartapp_language)
         except AttributeError:
-            g.quartapp_language = language = negotiate(
-                current_app.config, request.cookies.get(COOKIE), request.headers.get("Accept-Language")
-            )
+            g.quartapp_language = language = negotiate_request(current_app.config, request)
             return language
     return offered(current_app.config)[0]
 
